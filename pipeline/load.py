@@ -1,0 +1,194 @@
+"""Load stage: write one issue into the SQLite archive, atomically.
+
+Each issue is written in a single transaction that first deletes any earlier
+rows of the same issue, so re-loading replaces it and a reader (datasette in
+WAL mode) never sees half an issue.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import sqlite_utils
+
+from .models import Issue
+
+SCHEMA_VERSION = 1
+LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS issues (
+    id TEXT PRIMARY KEY,            -- content hash prefix of the input: stable, citable
+    source_path TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    title TEXT,                     -- masthead
+    publisher TEXT,                 -- 编印单位
+    year INTEGER,
+    issue_no INTEGER,
+    total_no INTEGER,
+    special TEXT,
+    date TEXT,
+    printed_date TEXT,
+    copies INTEGER,
+    disclosure TEXT,
+    recipients TEXT,                -- JSON list
+    cc TEXT,                        -- JSON list
+    page_count INTEGER,
+    article_count INTEGER,
+    toc TEXT,                       -- JSON list of 本期提要 entries
+    sections TEXT,                  -- JSON list
+    flags TEXT,                     -- JSON list, e.g. ["no-masthead"]
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    confidence REAL,
+    methods TEXT,                   -- how pages were read, e.g. "text-layer" or "rapidocr"
+    loaded_at TEXT
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,         -- derived from issue id and seq: stable across re-runs
+    issue_id TEXT NOT NULL REFERENCES issues(id),
+    seq INTEGER NOT NULL,
+    section TEXT,
+    title TEXT,
+    subtitle TEXT,
+    body TEXT,
+    page_start INTEGER,
+    page_end INTEGER,
+    event_date TEXT,
+    event_dates TEXT,               -- JSON list of ISO dates
+    boxes TEXT,                     -- JSON [[page, x0, top, x1, bottom], ...] in points
+    confidence REAL,
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    run_in INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS articles_issue ON articles(issue_id);
+CREATE TABLE IF NOT EXISTS pages (
+    id TEXT PRIMARY KEY,            -- <issue id>-<page no>
+    issue_id TEXT NOT NULL REFERENCES issues(id),
+    page_no INTEGER NOT NULL,
+    text TEXT,
+    method TEXT,
+    confidence REAL,
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    engine_version TEXT,
+    dpi INTEGER,
+    rotation INTEGER,
+    skew REAL,
+    width REAL,
+    height REAL,
+    image_path TEXT,
+    source TEXT
+);
+CREATE INDEX IF NOT EXISTS pages_issue ON pages(issue_id);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    source_path TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    error TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+# Functions called inside the issue's transaction after its rows are written:
+# f(conn, issue_id). Search indexing and entity extraction register here so
+# that a reader never sees an issue without its index rows.
+AFTER_LOAD_HOOKS: list = []
+# f(conn, issue_id) called before an issue's rows are deleted.
+BEFORE_DELETE_HOOKS: list = []
+
+
+def open_db(path) -> sqlite_utils.Database:
+    """Open (and create if needed) the archive in WAL mode."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA journal_mode=WAL")
+    db.conn.execute("PRAGMA busy_timeout=30000")
+    db.conn.executescript(SCHEMA)
+    for hook in _ensure_hooks:
+        hook(db.conn)
+    return db
+
+
+# f(conn): create extra tables (search index, entities); idempotent.
+_ensure_hooks: list = []
+
+
+def article_id(issue_id: str, seq: int) -> int:
+    return int(issue_id[:12], 16) * 1000 + seq
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def delete_issue(conn, issue_id: str) -> None:
+    for hook in BEFORE_DELETE_HOOKS:
+        hook(conn, issue_id)
+    conn.execute("DELETE FROM articles WHERE issue_id = ?", [issue_id])
+    conn.execute("DELETE FROM pages WHERE issue_id = ?", [issue_id])
+    conn.execute("DELETE FROM issues WHERE id = ?", [issue_id])
+
+
+def load_issue(db: sqlite_utils.Database, issue: Issue) -> str:
+    """Write ``issue`` in one transaction, replacing an earlier load. Returns its id."""
+    doc, meta = issue.doc, issue.meta
+    iid = doc.doc_id
+    conf = [p.confidence for p in issue.pages] or [1.0]
+    issue_conf = min(conf)
+    conn = db.conn
+    with conn:  # one transaction: commit on success, roll back on error
+        delete_issue(conn, iid)
+        conn.execute(
+            "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
+            " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"
+            " article_count, toc, sections, flags, needs_review, confidence, methods, loaded_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [iid, doc.source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
+             meta.total_no, meta.special, meta.date, meta.printed_date, meta.copies, meta.disclosure,
+             _json(meta.recipients), _json(meta.cc), len(issue.pages), len(issue.articles),
+             _json(meta.toc), _json(meta.sections), _json(meta.flags),
+             int(bool(meta.flags) or issue_conf < LOW_CONFIDENCE), round(issue_conf, 4),
+             ",".join(sorted({p.method for p in issue.pages})), _now()],
+        )
+        conn.executemany(
+            "INSERT INTO pages (id, issue_id, page_no, text, method, confidence, needs_review,"
+            " engine_version, dpi, rotation, skew, width, height, image_path, source)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(f"{iid}-{p.page_no}", iid, p.page_no, p.text, p.method, round(p.confidence, 4),
+              int(p.confidence < LOW_CONFIDENCE), p.engine_version, p.dpi, p.rotation,
+              round(p.skew, 3), p.width, p.height, p.image_path, p.source)
+             for p in issue.pages],
+        )
+        conn.executemany(
+            "INSERT INTO articles (id, issue_id, seq, section, title, subtitle, body, page_start,"
+            " page_end, event_date, event_dates, boxes, confidence, needs_review, run_in)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(article_id(iid, a.seq), iid, a.seq, a.section, a.title, a.subtitle, a.body,
+              a.page_start, a.page_end, a.event_date, _json(a.event_dates),
+              json.dumps([[round(v, 1) for v in b] for b in a.boxes]), round(a.confidence, 4),
+              int(a.confidence < LOW_CONFIDENCE), int(a.run_in))
+             for a in issue.articles],
+        )
+        for hook in AFTER_LOAD_HOOKS:
+            hook(conn, iid)
+    return iid
+
+
+def record_failure(db: sqlite_utils.Database, source_path: str, stage: str, error: str) -> None:
+    with db.conn:
+        db.conn.execute(
+            "INSERT INTO failures (source_path, stage, error, at) VALUES (?,?,?,?)",
+            [str(source_path), stage, error, _now()],
+        )
+
+
+def clear_failures(db: sqlite_utils.Database, source_path: str) -> None:
+    """A file that now succeeds no longer counts as failed."""
+    with db.conn:
+        db.conn.execute("DELETE FROM failures WHERE source_path = ?", [str(source_path)])
+
+
+def _json(v) -> Optional[str]:
+    return json.dumps(v, ensure_ascii=False) if v is not None else None
