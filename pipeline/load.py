@@ -96,6 +96,8 @@ CREATE TABLE IF NOT EXISTS failures (
 AFTER_LOAD_HOOKS: list = []
 # f(conn, issue_id) called before an issue's rows are deleted.
 BEFORE_DELETE_HOOKS: list = []
+# f(conn): create extra tables (search index, entities); must be idempotent.
+SCHEMA_HOOKS: list = []
 
 
 def open_db(path) -> sqlite_utils.Database:
@@ -106,13 +108,9 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA journal_mode=WAL")
     db.conn.execute("PRAGMA busy_timeout=30000")
     db.conn.executescript(SCHEMA)
-    for hook in _ensure_hooks:
+    for hook in SCHEMA_HOOKS:
         hook(db.conn)
     return db
-
-
-# f(conn): create extra tables (search index, entities); idempotent.
-_ensure_hooks: list = []
 
 
 def article_id(issue_id: str, seq: int) -> int:
