@@ -90,14 +90,20 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 
-# Functions called inside the issue's transaction after its rows are written:
-# f(conn, issue_id). Search indexing and entity extraction register here so
-# that a reader never sees an issue without its index rows.
-AFTER_LOAD_HOOKS: list = []
-# f(conn, issue_id) called before an issue's rows are deleted.
-BEFORE_DELETE_HOOKS: list = []
-# f(conn): create extra tables (search index, entities); must be idempotent.
-SCHEMA_HOOKS: list = []
+# Modules that keep derived tables in step with the core tables (the search
+# index, entities). Each provides:
+#   ensure_schema(conn)          create its tables; idempotent
+#   index_issue(conn, issue_id)  called inside the issue's load transaction,
+#                                after its rows are written
+#   unindex_issue(conn, issue_id) called before an issue's rows are deleted
+# Running inside the same transaction means a reader never sees an issue
+# without its index rows.
+EXTENSIONS: list[str] = []
+
+
+def extensions():
+    import importlib
+    return [importlib.import_module(name) for name in EXTENSIONS]
 
 
 def open_db(path) -> sqlite_utils.Database:
@@ -108,8 +114,8 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA journal_mode=WAL")
     db.conn.execute("PRAGMA busy_timeout=30000")
     db.conn.executescript(SCHEMA)
-    for hook in SCHEMA_HOOKS:
-        hook(db.conn)
+    for ext in extensions():
+        ext.ensure_schema(db.conn)
     return db
 
 
@@ -122,8 +128,8 @@ def _now() -> str:
 
 
 def delete_issue(conn, issue_id: str) -> None:
-    for hook in BEFORE_DELETE_HOOKS:
-        hook(conn, issue_id)
+    for ext in extensions():
+        ext.unindex_issue(conn, issue_id)
     conn.execute("DELETE FROM articles WHERE issue_id = ?", [issue_id])
     conn.execute("DELETE FROM pages WHERE issue_id = ?", [issue_id])
     conn.execute("DELETE FROM issues WHERE id = ?", [issue_id])
@@ -169,8 +175,8 @@ def load_issue(db: sqlite_utils.Database, issue: Issue) -> str:
               int(a.confidence < LOW_CONFIDENCE), int(a.run_in))
              for a in issue.articles],
         )
-        for hook in AFTER_LOAD_HOOKS:
-            hook(conn, iid)
+        for ext in extensions():
+            ext.index_issue(conn, iid)
     return iid
 
 
