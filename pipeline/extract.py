@@ -1,0 +1,213 @@
+"""Extract stage: issue metadata from the front matter and footer, article dates.
+
+Parses 期号 and dates written in Arabic or Chinese numerals
+(``第十二期``, ``二〇二三年三月十五日``, ``2021 年 5 月 28 日``), 总期号, 特刊/增刊,
+编印单位, 印发 date, 印数, 信息公开选项 and the addressee lists in either the
+主送/抄送 or the 报：/送：/发： form.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Optional
+
+from .layout import DATE, FOOTER_START
+from .models import Article, Block, IssueMeta, Role
+
+VERSION = 1
+
+_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_number(s: str) -> Optional[int]:
+    """'12', '十二', '二十三', '一〇三', '一百零三' -> int."""
+    s = re.sub(r"\s+", "", s)
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    if all(c in _DIGITS for c in s):            # digit-by-digit: 二〇二三, 一〇三
+        return int("".join(str(_DIGITS[c]) for c in s))
+    total, cur = 0, 0
+    for c in s:
+        if c in _DIGITS:
+            cur = _DIGITS[c]
+        elif c == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif c == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        elif c == "千":
+            total += (cur or 1) * 1000
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+_NUM = r"[0-9〇零○Ｏ一二三四五六七八九十百两]"
+_DATE_FULL = re.compile(rf"({_NUM}{{4}})\s*年\s*({_NUM}{{1,3}})\s*月\s*({_NUM}{{1,3}})\s*日")
+
+
+def parse_date(text: str) -> Optional[str]:
+    """First full date in text as ISO, or None."""
+    for m in _DATE_FULL.finditer(text):
+        iso = _iso(cn_number(m.group(1)), cn_number(m.group(2)), cn_number(m.group(3)))
+        if iso:
+            return iso
+    return None
+
+
+def _iso(y, m, d) -> Optional[str]:
+    try:
+        return dt.date(y, m, d).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+_MD = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(?:至|到|—|-|－|~|～)\s*(?:(\d{1,2})\s*月\s*)?(\d{1,2})\s*日)?")
+
+
+def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
+    """ISO dates of events in an article; ``5月17日至19日`` gives first and last day.
+
+    A month-day takes its year from the issue date (the previous year when that
+    would put it months after the issue). 近日/日前 give none.
+    """
+    year = int(issue_date[:4]) if issue_date else None
+    issue_month = int(issue_date[5:7]) if issue_date else None
+    out: list[str] = []
+    text = re.sub(r"《[^》]*》", "", text)
+    for m in _MD.finditer(text):
+        y = int(m.group(1)) if m.group(1) else year
+        if y is None:
+            continue
+        mo = int(m.group(2))
+        if not m.group(1) and issue_month and mo > issue_month + 2:
+            y -= 1
+        days = [_iso(y, mo, int(m.group(3)))]
+        if m.group(5):
+            days.append(_iso(y, int(m.group(4) or mo), int(m.group(5))))
+        for d in days:
+            if d and d not in out:
+                out.append(d)
+    return out
+
+
+_ISSUE_NO = re.compile(rf"第\s*({_NUM}+)\s*期")
+_TOTAL = re.compile(rf"总\s*第?\s*({_NUM}+)\s*期?")
+_YEAR = re.compile(rf"({_NUM}{{4}})\s*年")
+_SPECIAL = re.compile(r"(特\s*刊|增\s*刊|专\s*刊|号\s*外)")
+_COPIES = re.compile(r"共\s*印\s*(\d+)\s*份")
+_PRINTED = re.compile(r"(.*?)\s*(\S*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|" + _DATE_FULL.pattern + r")\s*印\s*发")
+
+
+def split_units(text: str) -> list[str]:
+    """Split an addressee list at ，、；。 and line breaks, but not inside brackets."""
+    items, buf, depth = [], "", 0
+    for ch in text:
+        if ch in "（(〔【":
+            depth += 1
+        elif ch in "）)〕】":
+            depth = max(0, depth - 1)
+        if depth == 0 and ch in "，,、；;。\n":
+            if buf.strip():
+                items.append(buf.strip())
+            buf = ""
+        else:
+            buf += ch
+    if buf.strip():
+        items.append(buf.strip())
+    return [re.sub(r"\s+", "", i) for i in items if re.sub(r"\s+", "", i)]
+
+
+def _clean_unit(t: str) -> str:
+    t = re.sub(r"\s+", "", t)
+    return re.sub(r"(编印|主办|编)$", "", t)
+
+
+def extract_meta(blocks: list[Block]) -> IssueMeta:
+    meta = IssueMeta()
+    mast = [b for b in blocks if b.role == Role.MASTHEAD]
+    if mast:
+        meta.title = "".join(re.sub(r"\s+", "", b.text) for b in mast)
+    front = [b for b in blocks if b.role in (Role.ISSUE_LINE, Role.PUBLISHER_DATE)]
+    for b in front:
+        t = b.text
+        if b.role == Role.ISSUE_LINE:
+            m = _TOTAL.search(t)
+            if m:
+                meta.total_no = cn_number(m.group(1))
+                t = t[:m.start()] + t[m.end():]
+            m = _ISSUE_NO.search(t)
+            if m and meta.issue_no is None:
+                meta.issue_no = cn_number(m.group(1))
+            m = _SPECIAL.search(t)
+            if m and meta.special is None:
+                meta.special = re.sub(r"\s+", "", m.group(1))
+            m = _YEAR.search(t)
+            if m and meta.year is None:
+                meta.year = cn_number(m.group(1))
+        d = parse_date(b.text)
+        if d and meta.date is None:
+            meta.date = d
+        rest = _DATE_FULL.sub("", b.text)
+        rest = DATE.sub("", rest).strip()
+        if b.role == Role.PUBLISHER_DATE and rest and meta.publisher is None:
+            meta.publisher = _clean_unit(rest)
+    if meta.year is None and meta.date:
+        meta.year = int(meta.date[:4])
+    _footer(meta, [b for b in blocks if b.role == Role.FOOTER])
+    meta.toc = [re.sub(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*", "", b.text) for b in blocks if b.role == Role.TOC_ENTRY]
+    if not meta.title:
+        meta.flags.append("no-masthead")
+    if meta.issue_no is None:
+        meta.flags.append("no-issue-no")
+    return meta
+
+
+_KEY = re.compile(r"^\s*(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发)\s*[:：]?\s*")
+
+
+def _footer(meta: IssueMeta, footer: list[Block]) -> None:
+    lists = {"主送": [], "抄送": [], "报": [], "送": [], "发": []}
+    for b in footer:
+        t = b.text.strip()
+        m = _COPIES.search(t)
+        if m:
+            meta.copies = int(m.group(1))
+            continue
+        if "印发" in re.sub(r"\s+", "", t) and not FOOTER_START.match(t):
+            meta.printed_date = parse_date(t)
+            continue
+        m = _KEY.match(t) if FOOTER_START.match(t) else None
+        if not m:
+            continue
+        key = re.sub(r"\s+", "", m.group(1))
+        value = t[m.end():]
+        if key in ("信息公开选项", "公开属性", "公开方式"):
+            meta.disclosure = re.sub(r"\s+", "", value).rstrip("。") or None
+        elif key in ("抄送", "抄报"):
+            lists["抄送"] += split_units(value)
+        elif key == "分送":
+            lists["主送"] += split_units(value)
+        else:
+            lists[key] += split_units(value)
+    meta.recipients = lists["主送"] + lists["报"] + lists["送"] + lists["发"]
+    meta.cc = lists["抄送"]
+
+
+def extract_articles(articles: list[Article], meta: IssueMeta) -> None:
+    """Per-article event dates (in place)."""
+    for a in articles:
+        a.event_dates = event_dates(a.body, meta.date)
+        a.event_date = a.event_dates[0] if a.event_dates else None
+    meta.sections = list(dict.fromkeys(a.section for a in articles if a.section))
+
+
+def extract(blocks: list[Block], articles: list[Article]) -> IssueMeta:
+    meta = extract_meta(blocks)
+    extract_articles(articles, meta)
+    return meta

@@ -1,0 +1,321 @@
+"""Layout stage: give every line a role and group lines into blocks.
+
+Works on geometry and typography only (size, centring, indentation, colour,
+heading font), all in points, so text-layer and OCR pages are treated alike.
+Roles: masthead, issue line, publisher/date, table of contents, section
+heading, article title, subtitle, body paragraph, footer, page number,
+running header.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from .models import Block, Line, Page, Role
+
+VERSION = 1
+
+PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
+ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
+DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
+TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
+FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|报\s*[:：]|送\s*[:：]|发\s*[:：])")
+FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*共印\s*\d+\s*份\s*[)）]?$")
+SUBTITLE = re.compile(r"^\s*(——|—|--|－－|一一|─)")
+BULLET = re.compile(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*")
+DECOR = "【】[]〔〕◆◇■□●○★☆▲△◎※·•<>《》〈〉"
+END_PUNCT = "。！？；：，、”’）)…"
+
+
+def strip_decoration(text: str) -> str:
+    return re.sub(r"\s+", "", text).strip(DECOR + "—- ")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass
+class Geometry:
+    body_size: float
+    left: float
+    right: float
+
+    @property
+    def center(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+
+def measure(pages: list[Page]) -> Geometry:
+    """Body font size and text block margins from the long lines of the document."""
+    weights: Counter = Counter()
+    for p in pages:
+        for l in p.lines:
+            weights[round(l.size * 2) / 2] += len(l.text)
+    body = weights.most_common(1)[0][0] if weights else 12.0
+    long_lines = [l for p in pages for l in p.lines
+                  if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
+    if len(long_lines) >= 3:
+        lefts = sorted(l.box[0] for l in long_lines)
+        rights = sorted(l.box[2] for l in long_lines)
+        left = lefts[len(lefts) // 10]
+        right = statistics.median(rights[len(rights) // 2:])
+    else:
+        w = pages[0].width if pages else 595
+        left, right = w * 0.13, w * 0.87
+    return Geometry(body, left, right)
+
+
+def is_centered(line: Line, g: Geometry) -> bool:
+    x0, _, x1, _ = line.box
+    width = x1 - x0
+    mid = (x0 + x1) / 2
+    return (abs(mid - g.center) < max(1.5 * g.body_size, g.width * 0.05)
+            and width < g.width * 0.88 and x0 > g.left + 1.2 * g.body_size)
+
+
+def layout(pages: list[Page]) -> list[Block]:
+    """Assign roles to all lines of a document and return blocks in reading order."""
+    if not pages:
+        return []
+    g = measure(pages)
+    roles: dict[int, str] = {}
+    seq: list[Line] = [l for p in pages for l in p.lines]
+    for l in seq:
+        l.centered = is_centered(l, g)
+    index = {id(l): i for i, l in enumerate(seq)}
+
+    # page numbers and running headers
+    page_of = {p.page_no: p for p in pages}
+    header_counts: Counter = Counter()
+    for p in pages:
+        for l in p.lines[:2]:
+            if l.box[1] < p.height * 0.12:
+                header_counts[re.sub(r"\d+", "#", _norm(l.text))] += 1
+    for i, l in enumerate(seq):
+        p = page_of[l.page_no]
+        near_edge = l.box[1] > p.height * 0.8 or l.box[3] < p.height * 0.12
+        if near_edge and PAGE_NUMBER.match(l.text) and len(_norm(l.text)) <= 8:
+            roles[i] = Role.PAGE_NUMBER
+        elif (l.page_no > pages[0].page_no and l.box[1] < p.height * 0.12 and len(pages) > 2
+              and header_counts[re.sub(r"\d+", "#", _norm(l.text))] >= max(2, len(pages) // 2)
+              and l.size <= g.body_size * 1.05 and not l.text.rstrip().endswith(tuple(END_PUNCT))):
+            roles[i] = Role.RUNNING_HEADER
+
+    content = [i for i in range(len(seq)) if i not in roles]
+
+    # front matter (masthead, issue line, publisher/date) at the top of page 1
+    first_page = pages[0].page_no
+    pos = 0
+    saw_masthead = False
+    while pos < len(content) and seq[content[pos]].page_no == first_page:
+        l = seq[content[pos]]
+        t = _norm(l.text)
+        if (l.size >= g.body_size * 1.45 or (l.color == "red" and l.size >= g.body_size * 1.2)) \
+                and not TOC_HEADING.match(t) and pos <= 3 + (4 if not saw_masthead else 0):
+            if saw_masthead and roles.get(content[pos - 1]) != Role.MASTHEAD:
+                break
+            roles[content[pos]] = Role.MASTHEAD
+            saw_masthead = True
+        elif ISSUE_LINE.search(t) and len(t) <= 30:
+            roles[content[pos]] = Role.ISSUE_LINE
+        elif DATE.search(t) and len(t) <= 40:
+            roles[content[pos]] = Role.PUBLISHER_DATE
+        elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
+              and (l.centered or l.box[0] > g.left + 2 * g.body_size) and pos <= 8
+              and _looks_like_unit_line(t) and not l.bold):
+            roles[content[pos]] = Role.PUBLISHER_DATE
+        elif not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * 0.2:
+            roles[content[pos]] = Role.RUNNING_HEADER  # e.g. 内部资料 注意保存 above the masthead
+        else:
+            break
+        pos += 1
+
+    # footer block: from the first footer keyword line near the end
+    footer_from = None
+    tail_pages = {p.page_no for p in pages[-2:]}
+    for i in content[pos:]:
+        l = seq[i]
+        if l.page_no in tail_pages and (FOOTER_START.match(l.text) or FOOTER_ANY.search(_norm(l.text))):
+            rest = [j for j in content if j > i]
+            if all(seq[j].page_no in tail_pages for j in rest):
+                footer_from = i
+                break
+    if footer_from is not None:
+        for j in content:
+            if j >= footer_from:
+                roles[j] = Role.FOOTER
+
+    body_idx = [i for i in content[pos:] if i not in roles]
+
+    # table of contents
+    toc_sections: list[str] = []
+    k = 0
+    while k < len(body_idx):
+        i = body_idx[k]
+        if TOC_HEADING.match(_norm(seq[i].text)):
+            roles[i] = Role.TOC_HEADING
+            k = _mark_toc(seq, body_idx, k + 1, roles, g, toc_sections)
+            break
+        if k > 3:
+            break
+        k += 1
+
+    # headings, titles and body in the remaining zone
+    rest = [i for i in body_idx if i not in roles]
+    toc_sec_norm = {strip_decoration(s) for s in toc_sections}
+    for n, i in enumerate(rest):
+        l = seq[i]
+        t = _norm(l.text)
+        prev = seq[rest[n - 1]] if n else None
+        nxt = seq[rest[n + 1]] if n + 1 < len(rest) else None
+        roles[i] = _classify(l, t, prev, nxt, roles.get(rest[n - 1]) if n else None, g, toc_sec_norm)
+
+    blocks = _group(seq, roles, g)
+    for p in pages:
+        p.text = "\n".join(l.text for l in p.lines if roles[index[id(l)]] != Role.PAGE_NUMBER)
+    return blocks
+
+
+_UNIT_HINT = re.compile(r"(局|厅|委|办|办公室|中心|政府|部|院|会|处|室|所|站|社|组|编印|编|主办|学校|集团|公司)$")
+
+
+def _looks_like_unit_line(t: str) -> bool:
+    return bool(_UNIT_HINT.search(t)) or bool(DATE.search(t))
+
+
+def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
+    """Mark table-of-contents lines from position k; returns the position after the TOC."""
+    entry_x = None
+    first_page = seq[body_idx[k - 1]].page_no if k else None
+    while k < len(body_idx):
+        i = body_idx[k]
+        l = seq[i]
+        t = _norm(l.text)
+        bare = strip_decoration(t)
+        if l.page_no != first_page and not BULLET.match(l.text):
+            break
+        if l.size > g.body_size * 1.12 and not BULLET.match(l.text):
+            break
+        if toc_sections and bare in {strip_decoration(s) for s in toc_sections}:
+            break
+        if t.endswith("。") or FOOTER_START.match(l.text):
+            break
+        if BULLET.match(l.text):
+            roles[i] = Role.TOC_ENTRY
+            entry_x = l.box[0]
+        elif entry_x is not None and l.box[0] > entry_x + 0.4 * l.size and len(t) < 40:
+            roles[i] = Role.TOC_ENTRY  # continuation of a wrapped entry
+        elif len(bare) <= 12 and (l.bold or entry_x is None or l.box[0] < entry_x - 0.4 * l.size
+                                  or any(c in t for c in "【】◆■")):
+            roles[i] = Role.SECTION
+            toc_sections.append(bare)
+        elif len(t) <= 40:
+            roles[i] = Role.TOC_ENTRY
+            entry_x = entry_x if entry_x is not None else l.box[0]
+        else:
+            break
+        k += 1
+    return k
+
+
+_DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
+
+
+def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set) -> str:
+    size = l.size
+    bare = strip_decoration(t)
+    ends_punct = t.endswith(tuple(END_PUNCT))
+    short = len(bare) <= 12
+    if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= 40:
+        return Role.SUBTITLE
+    if bare and bare in toc_secs and short:
+        return Role.SECTION
+    if short and _DECORATED.match(t) and not ends_punct:
+        return Role.SECTION
+    larger = size >= g.body_size * 1.1
+    # section heading: short, not a sentence, set apart by font/colour, not centred
+    if (short and not ends_punct and len(bare) >= 2 and not l.centered
+            and (l.bold or l.color == "red" or larger)
+            and l.box[0] <= g.left + 2.5 * g.body_size):
+        return Role.SECTION
+    if not ends_punct or t.endswith(("”", "）")):
+        if larger and (l.centered or l.bold or prev_role == Role.TITLE):
+            return Role.TITLE
+        if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
+            return Role.TITLE
+        if prev_role == Role.TITLE and l.centered and prev is not None and abs(prev.size - size) < 1.0:
+            return Role.TITLE
+        if l.centered and len(t) <= 40 and prev is not None and nxt is not None \
+                and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
+                and nxt.box[0] >= g.left + g.body_size * 1.2:
+            return Role.TITLE
+    return Role.BODY
+
+
+def _ends_paragraph(line: Line, g: Geometry) -> bool:
+    """A line that stops well short of the right margin ends its paragraph."""
+    return line.box[2] < g.right - 1.5 * g.body_size
+
+
+def _starts_paragraph(line: Line, g: Geometry) -> bool:
+    return line.box[0] >= g.left + 1.2 * line.size * 0.8
+
+
+def join_lines(texts: list[str]) -> str:
+    """Join printed lines without the spaces a line break is not."""
+    out = ""
+    for t in texts:
+        t = t.strip()
+        if out and re.match(r"[A-Za-z]", t[:1] or "") and re.match(r"[A-Za-z]", out[-1:]):
+            out += " "
+        out += t
+    return out
+
+
+def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
+    """Group consecutive lines into blocks: paragraphs for body, one block per heading."""
+    blocks: list[Block] = []
+    prev_body: Line | None = None
+    for i, l in enumerate(seq):
+        role = roles[i]
+        if role in (Role.PAGE_NUMBER, Role.RUNNING_HEADER):
+            continue
+        last = blocks[-1] if blocks else None
+        if role == Role.BODY:
+            new_par = (last is None or last.role != Role.BODY or prev_body is None
+                       or _starts_paragraph(l, g) or _ends_paragraph(prev_body, g))
+            if new_par:
+                blocks.append(Block(Role.BODY, [l]))
+            else:
+                last.lines.append(l)
+            prev_body = l
+            continue
+        prev_body = None
+        joinable = role in (Role.TITLE, Role.MASTHEAD, Role.TOC_ENTRY, Role.FOOTER)
+        if last is not None and last.role == role and joinable and _continues(last, l, role, g):
+            last.lines.append(l)
+        else:
+            blocks.append(Block(role, [l]))
+    for b in blocks:
+        b.text = join_lines([l.text for l in b.lines])
+    return blocks
+
+
+def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
+    prev = block.lines[-1]
+    if role == Role.TITLE:
+        return l.page_no == prev.page_no and abs(l.size - prev.size) < 1.5 and \
+            (l.box[1] - prev.box[3]) < 1.2 * l.size
+    if role == Role.TOC_ENTRY:
+        return not BULLET.match(l.text)
+    if role == Role.FOOTER:
+        return not (FOOTER_START.match(l.text) or FOOTER_ANY.search(_norm(l.text))) and \
+            not DATE.search(l.text)
+    return True

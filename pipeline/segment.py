@@ -1,0 +1,147 @@
+"""Segment stage: split an issue's blocks into articles.
+
+Articles start at title blocks, or at a run-in title: the first sentence of a
+paragraph that is itself a headline (``遂宁局把好“三关”狠抓安全生产工作。一是……``).
+When the issue prints a table of contents (本期提要), its entries are the
+authority: an entry not yet found as a title is looked for as a run-in
+sentence, and a run-in candidate must match an entry.
+"""
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from typing import Optional
+
+from .layout import BULLET, strip_decoration
+from .models import Article, Block, Role
+
+VERSION = 1
+
+_OPENER = re.compile(
+    r"^(近日|日前|近期|近年来|今年|去年|年初|\d{1,2}月|[0-9〇一二三四五六七八九十]{4}年|[一二三四五六七八九十]+是|"
+    r"为(了)?|截至|目前|据|自|从|随着|在|按照|根据|围绕|结合|针对|本学期|今春|入夏|当前|\d)")
+_NOT_TITLE_START = re.compile(r"^([一二三四五六七八九十]+[是要、]|第[一二三四五六七八九十]|首先|其次|同时|此外|另外|会议|大家|"
+                              r"他|她|我们|该|这|其|对此|为此|截至|目前|\d{1,2}月\d{1,2}日|近日|日前)")
+_SENT_END = "。！？"
+
+
+def _norm(t: str) -> str:
+    return re.sub(r"\s+", "", t)
+
+
+def similar(a: str, b: str) -> float:
+    a, b = _norm(a), _norm(b)
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def toc_entries(blocks: list[Block]) -> list[str]:
+    return [BULLET.sub("", b.text).strip() for b in blocks if b.role == Role.TOC_ENTRY]
+
+
+def run_in_title(block: Block, toc: list[str]) -> Optional[str]:
+    """The run-in title of a paragraph, or None."""
+    text = block.text
+    first = block.lines[0] if block.lines else None
+    # typographic evidence: the sentence is set in a heading font
+    if first is not None and first.bold_prefix >= 4:
+        m = re.match(r"^(.{4,60}?)[。！？]", text)
+        if m and m.end() >= first.bold_prefix - 1 and not text.startswith("编者按") \
+                and len(text) > m.end():
+            return m.group(1)
+    m = re.match(r"^(.{6,48}?)[。！？]", text)
+    if not m:
+        return None
+    sent, rest = m.group(1), text[m.end():]
+    if toc:
+        best = max((similar(sent, e) for e in toc), default=0.0)
+        return sent if best >= 0.85 else None
+    if sent.startswith("编者按"):
+        return None
+    if re.search(r"[，,；;：:]", sent) or _NOT_TITLE_START.match(sent) or len(rest) < 10:
+        return None
+    if _OPENER.match(rest) or rest[:3] == sent[:3]:
+        return sent
+    return None
+
+
+def segment(blocks: list[Block]) -> list[Article]:
+    """Articles in reading order with section, title, subtitle, body and page span."""
+    toc = toc_entries(blocks)
+    articles: list[Article] = []
+    section: Optional[str] = None
+    current: Optional[Article] = None
+    paragraphs: dict[int, list[str]] = {}
+    in_toc = False
+
+    def start(title: str, block: Block, run_in=False) -> Article:
+        a = Article(seq=len(articles) + 1, title=title, section=section, run_in=run_in,
+                    page_start=block.page_no, page_end=block.page_no)
+        articles.append(a)
+        paragraphs[a.seq] = []
+        return a
+
+    def extend(a: Article, block: Block):
+        for l in block.lines:
+            a.boxes.append((l.page_no, *l.box))
+            a.page_end = max(a.page_end, l.page_no)
+        confs = [l.confidence for l in block.lines]
+        a.confidence = min(a.confidence, sum(confs) / len(confs)) if confs else a.confidence
+
+    for b in blocks:
+        if b.role == Role.TOC_HEADING:
+            in_toc = True
+            continue
+        if b.role == Role.TOC_ENTRY:
+            continue
+        if b.role == Role.SECTION:
+            if in_toc and not any(x.role in (Role.TITLE, Role.BODY) for x in blocks[:blocks.index(b)]) \
+                    and _is_toc_section(b, blocks):
+                continue
+            in_toc = False
+            section = strip_decoration(b.text)
+            current = None
+            continue
+        if b.role == Role.TITLE:
+            in_toc = False
+            current = start(b.text.strip(), b)
+            extend(current, b)
+            continue
+        if b.role == Role.SUBTITLE and current is not None and not paragraphs[current.seq]:
+            current.subtitle = re.sub(r"^[\s—\-－─一]+", "", b.text).strip() or None
+            extend(current, b)
+            continue
+        if b.role in (Role.BODY, Role.SUBTITLE):
+            in_toc = False
+            title = None
+            if current is None or paragraphs[current.seq] or current.run_in:
+                # (the first paragraph under a printed title is never a run-in title:
+                # its lead sentence often repeats the headline)
+                title = run_in_title(b, [e for e in toc if not _used(e, articles)])
+            if title is not None:
+                current = start(title, b, run_in=True)
+                extend(current, b)
+                rest = b.text[len(title):].lstrip("。！？ ")
+                if rest:
+                    paragraphs[current.seq].append(rest)
+                continue
+            if current is None:
+                # text before any title: keep it, titled by its first sentence
+                m = re.match(r"^(.{2,40}?)[。！？，]", b.text)
+                current = start(m.group(1) if m else b.text[:20], b, run_in=True)
+            extend(current, b)
+            paragraphs[current.seq].append(b.text)
+    for a in articles:
+        a.body = "\n".join(p.strip() for p in paragraphs[a.seq] if p.strip())
+    return articles
+
+
+def _used(entry: str, articles: list[Article]) -> bool:
+    return any(similar(entry, a.title) >= 0.85 for a in articles)
+
+
+def _is_toc_section(block: Block, blocks: list[Block]) -> bool:
+    """A section heading printed inside the table of contents (followed by TOC entries)."""
+    i = blocks.index(block)
+    return i + 1 < len(blocks) and blocks[i + 1].role == Role.TOC_ENTRY

@@ -1,0 +1,154 @@
+"""Text stage: read every page into lines in reading order.
+
+Pages with a trustworthy PDF text layer are read with pdfplumber (each
+character's size, font and fill colour); the others go to the OCR engine
+(``pipeline.ocr``). Both produce the same ``Page``/``Line`` structures, so the
+stages after this one do not care how a page was read.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Iterable, Optional
+
+from .models import Document, Line, Page, PageSource
+
+VERSION = 1
+
+# Font-name fragments of heading faces (黑体, 小标宋, bold cuts).
+_HEADING_FONT = re.compile(r"bold|black|heavy|hei|zenhei|simhei|xbs|xiaobiaosong|biaosong|黑|宋体-粗|medium",
+                           re.I)
+_SUBSET = re.compile(r"^[A-Z]{2,6}\+")
+
+
+def font_name(raw: str) -> str:
+    """Strip the subset prefix (``AAAAAB+``) from a PDF font name."""
+    return _SUBSET.sub("", raw or "")
+
+
+def is_red(color) -> bool:
+    """True for red ink given a pdfplumber fill colour (gray, RGB or CMYK tuple)."""
+    if color is None:
+        return False
+    if isinstance(color, (int, float)):
+        return False
+    c = tuple(float(v) for v in color if isinstance(v, (int, float)))
+    if len(c) == 3:
+        r, g, b = c
+        return r > 0.5 and r - max(g, b) > 0.35
+    if len(c) == 4:
+        cy, m, y, k = c
+        return m > 0.5 and cy < 0.35 and k < 0.5
+    return False
+
+
+def chars_to_lines(chars: list[dict], page_no: int) -> list[Line]:
+    """Group characters into printed lines and order them top to bottom, left to right.
+
+    A character joins a line when its vertical centre lies within that line's
+    extent, so a bold run-in title and the body text after it (set in another
+    font, a point higher or lower) stay one line.
+    """
+    chars = [c for c in chars if c.get("text") and c.get("upright", True)]
+    chars.sort(key=lambda c: (round(c["top"]), c["x0"]))
+    rows: list[list[dict]] = []
+    for ch in chars:
+        mid = (ch["top"] + ch["bottom"]) / 2
+        for row in reversed(rows[-3:]):
+            top = min(c["top"] for c in row)
+            bottom = max(c["bottom"] for c in row)
+            if top - 0.5 <= mid <= bottom + 0.5:
+                row.append(ch)
+                break
+        else:
+            rows.append([ch])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda c: c["x0"])
+        lines.append(_make_line(row, page_no))
+    lines.sort(key=lambda l: (l.box[1], l.box[0]))
+    return [l for l in lines if l.text.strip()]
+
+
+def _make_line(row: list[dict], page_no: int) -> Line:
+    parts = []
+    prev = None
+    for ch in row:
+        if prev is not None and ch["text"] != " " and prev["text"] != " ":
+            gap = ch["x0"] - prev["x1"]
+            if gap > 0.6 * max(ch["size"], prev["size"]):
+                parts.append(" ")
+        parts.append(ch["text"])
+        prev = ch
+    text = "".join(parts)
+    text = re.sub(r" {2,}", " ", text).strip()
+    ink = [c for c in row if not c["text"].isspace()] or row
+    sizes = [c["size"] for c in ink]
+    size = statistics.median(sizes)
+    red = sum(1 for c in ink if is_red(c.get("non_stroking_color"))) > len(ink) / 2
+    heading = [bool(_HEADING_FONT.search(font_name(c.get("fontname", "")))) for c in ink]
+    bold = sum(heading) > len(ink) * 0.8
+    prefix = 0
+    if not bold and heading and heading[0]:
+        for h in heading:
+            if not h:
+                break
+            prefix += 1
+    fonts = [font_name(c.get("fontname", "")) for c in ink]
+    return Line(
+        text=text,
+        box=(min(c["x0"] for c in row), min(c["top"] for c in row),
+             max(c["x1"] for c in row), max(c["bottom"] for c in row)),
+        page_no=page_no, size=round(size, 2), color="red" if red else "black",
+        bold=bold, bold_prefix=prefix, font=max(set(fonts), key=fonts.count), confidence=1.0,
+    )
+
+
+def read_text_layer(path: str, indices: Iterable[int]) -> dict[int, Page]:
+    """Read the given 0-based page indices of a PDF through its text layer."""
+    import pdfplumber
+
+    out = {}
+    with pdfplumber.open(path) as pdf:
+        for i in indices:
+            p = pdf.pages[i]
+            page = Page(page_no=i + 1, width=float(p.width), height=float(p.height),
+                        method="text-layer", confidence=1.0, engine_version=_pdfplumber_version(),
+                        source=f"{path}#page={i + 1}")
+            page.lines = chars_to_lines(p.chars, i + 1)
+            p.flush_cache()
+            out[i] = page
+    return out
+
+
+def _pdfplumber_version() -> str:
+    import pdfplumber
+    return f"pdfplumber {pdfplumber.__version__}"
+
+
+def read_ocr_page(src: PageSource, engine: str, dpi: int, image_dir: Optional[str]) -> Page:
+    from . import ocr
+    return ocr.read_page(src, engine=engine, dpi=dpi, image_dir=image_dir)
+
+
+def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
+                  image_dir: Optional[str] = None, executor=None) -> list[Page]:
+    """All pages of ``doc`` in order. OCR pages go through ``executor.map`` when given."""
+    text_idx = [s.index for s in doc.pages if not s.needs_ocr]
+    by_no: dict[int, Page] = {}
+    if text_idx:
+        for i, page in read_text_layer(doc.source_path, text_idx).items():
+            by_no[i + 1] = page
+    ocr_srcs = [s for s in doc.pages if s.needs_ocr]
+    if ocr_srcs:
+        args = [(s, engine, dpi, image_dir) for s in ocr_srcs]
+        if executor is not None:
+            results = executor.map(read_ocr_page, *zip(*args))
+        else:
+            results = (read_ocr_page(*a) for a in args)
+        for src, page in zip(ocr_srcs, results):
+            page.page_no = src.page_no
+            for line in page.lines:
+                line.page_no = src.page_no
+            by_no[src.page_no] = page
+    return [by_no[s.page_no] for s in doc.pages]
