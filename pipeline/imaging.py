@@ -1,0 +1,580 @@
+"""Page images for OCR: loading (PDF / multi-page TIFF / JPEG / PNG) and clean-up.
+
+``load_page_image`` turns one :class:`~pipeline.models.PageSource` into an
+8-bit BGR ``numpy`` array plus the resolution it was read at.  PDF pages are
+rasterised one at a time with pypdfium2; TIFF frames are decoded one at a time
+with PIL ``seek`` so a 300-page TIFF never sits in memory.
+
+``prepare`` cleans a page image before OCR and reports what it did:
+
+* red ink: a red seal stamped over black text is dropped to background (the
+  black text under it survives), while red text that stands alone (the
+  masthead, red titles) is kept dark so it is still read;
+* background normalisation for yellowed / unevenly lit paper (divide by a
+  large-kernel morphological close of the page);
+* speckle removal (tiny isolated dark specks);
+* border clean-up (dark scanner borders touching the image edge are whitened);
+* orientation (0/90/180/270) detection and correction;
+* skew detection (projection profiles, +-5 deg) and correction.
+
+The page keeps its geometry apart from the rotation/deskew: nothing is cropped
+away, so pixel boxes convert straight to page points (px * 72 / dpi).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from .models import PageSource
+
+MAX_PIXELS = 200_000_000      # refuse decompression bombs above this many pixels
+MIN_SIDE = 16                 # refuse images smaller than this on a side
+DEFAULT_DPI = 300
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".gif"}
+
+# PIL's own bomb guard would warn/raise at its own threshold; we check sizes
+# ourselves (before decoding) with a clearer message.
+Image.MAX_IMAGE_PIXELS = None
+
+
+# --------------------------------------------------------------------------
+# Loading
+
+
+def natural_sort_key(name) -> tuple:
+    """Sort key that orders ``page-2`` before ``page-10`` (case-insensitive)."""
+    s = os.path.basename(str(name)).lower()
+    parts = re.split(r"(\d+)", s)
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+
+
+def list_page_images(folder) -> list[Path]:
+    """Image files of a page-image folder in natural order."""
+    folder = Path(folder)
+    files = [p for p in folder.iterdir()
+             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+    return sorted(files, key=natural_sort_key)
+
+
+def _check_size(width: int, height: int, what: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"{what}: image of {width}x{height} = {width * height / 1e6:.0f} Mpx exceeds the "
+            f"{MAX_PIXELS / 1e6:.0f} Mpx limit (decompression bomb?)")
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise ValueError(
+            f"{what}: image of {width}x{height} px is too small to OCR "
+            f"(minimum {MIN_SIDE} px a side)")
+
+
+def page_count(path, kind: str = "pdf") -> int:
+    """Number of pages in a PDF, frames in a TIFF/image, or images in a folder."""
+    p = Path(path)
+    if p.is_dir():
+        return len(list_page_images(p))
+    if kind == "pdf" or (kind not in ("image", "tiff") and p.suffix.lower() == ".pdf"):
+        import pypdfium2 as pdfium
+        pdf = pdfium.PdfDocument(str(p))
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+    with Image.open(p) as im:
+        return int(getattr(im, "n_frames", 1) or 1)
+
+
+def _sane_dpi(value) -> Optional[int]:
+    try:
+        if isinstance(value, (tuple, list)):
+            value = value[0]
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v) or v < 50 or v > 2400:
+        return None
+    return int(round(v))
+
+
+def _image_dpi(im: Image.Image) -> int:
+    dpi = _sane_dpi(im.info.get("dpi"))
+    if dpi is None and "resolution" in im.info:
+        # TIFF in pixels per centimetre
+        res = _sane_dpi(im.info["resolution"])
+        unit = None
+        try:
+            unit = im.tag_v2.get(296)  # ResolutionUnit: 2 inch, 3 cm
+        except AttributeError:
+            pass
+        if res is not None and unit == 3:
+            dpi = _sane_dpi(res * 2.54)
+        else:
+            dpi = res
+    if dpi is None:
+        try:
+            jfif = im.info.get("jfif_density")
+            if jfif and im.info.get("jfif_unit") == 1:
+                dpi = _sane_dpi(jfif)
+        except Exception:  # pragma: no cover - odd metadata
+            dpi = None
+    return dpi or DEFAULT_DPI
+
+
+def pil_to_bgr(im: Image.Image) -> np.ndarray:
+    """Convert any PIL frame (1, L, P, I;16, I, F, RGB, RGBA, CMYK, LA ...) to 8-bit BGR."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im)
+        if a.dtype.kind == "f":
+            a = np.nan_to_num(a.astype(np.float64))
+            lo, hi = float(a.min()), float(a.max())
+            if hi <= 1.0 and lo >= 0.0:
+                a8 = a * 255.0
+            elif hi > lo:
+                a8 = (a - lo) * (255.0 / (hi - lo))
+            else:
+                a8 = np.zeros_like(a)
+        else:
+            a = a.astype(np.int64)
+            hi = int(a.max()) if a.size else 0
+            if mode.startswith("I;16") or (255 < hi <= 65535):
+                a8 = a >> 8 if hi > 255 else a
+            elif hi > 65535:
+                lo = int(a.min())
+                a8 = (a - lo) * 255 // max(1, hi - lo)
+            else:
+                a8 = a
+        g = np.clip(a8, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
+    if mode == "1":
+        g = np.asarray(im.convert("L"))
+        return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
+    if mode == "L":
+        return cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, rgba).convert("RGB")
+    elif mode != "RGB":
+        # CMYK, YCbCr, LAB, P, RGB;16 ... -> PIL's conversion
+        im = im.convert("RGB")
+    rgb = np.asarray(im)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, int]:
+    """Load one page as an 8-bit BGR array; return ``(image, dpi_used)``.
+
+    PDF pages are rendered at ``dpi``; image files keep their own pixels and
+    report the resolution from their metadata (300 when absent or absurd).
+    Raises ValueError for decompression bombs and tiny images.
+    """
+    path = Path(source.path)
+    what = f"{path.name}[{source.index}]"
+    kind = source.kind
+    is_pdf = kind == "pdf" or (kind not in ("image", "tiff") and path.suffix.lower() == ".pdf")
+    if is_pdf:
+        import pypdfium2 as pdfium
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            n = len(pdf)
+            if not 0 <= source.index < n:
+                raise IndexError(f"{what}: page index out of range (PDF has {n} pages)")
+            page = pdf[source.index]
+            try:
+                w_pt, h_pt = page.get_size()
+                w_px, h_px = int(round(w_pt * dpi / 72)), int(round(h_pt * dpi / 72))
+                _check_size(w_px, h_px, what)
+                bitmap = page.render(scale=dpi / 72, grayscale=False)
+                try:
+                    arr = bitmap.to_numpy()
+                    fmt = getattr(bitmap, "mode", None) or ""
+                    arr = _pdfium_to_bgr(arr, fmt)
+                finally:
+                    bitmap.close()
+            finally:
+                page.close()
+        finally:
+            pdf.close()
+        return arr, int(dpi)
+
+    with Image.open(path) as im:
+        n = int(getattr(im, "n_frames", 1) or 1)
+        if not 0 <= source.index < n:
+            raise IndexError(f"{what}: frame index out of range (file has {n} frames)")
+        if source.index:
+            im.seek(source.index)
+        _check_size(im.width, im.height, what)
+        dpi_used = _image_dpi(im)
+        if im.format == "JPEG":
+            # phone photos: honour the EXIF orientation flag
+            try:
+                im2 = ImageOps.exif_transpose(im)
+            except Exception:
+                im2 = im
+        else:
+            im2 = im
+        im2.load()
+        arr = pil_to_bgr(im2)
+    return np.ascontiguousarray(arr), dpi_used
+
+
+def _pdfium_to_bgr(arr: np.ndarray, fmt: str) -> np.ndarray:
+    if arr.ndim == 2:
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    c = arr.shape[2]
+    fmt = str(fmt).upper()
+    if c == 3:
+        return arr.copy() if fmt in ("BGR", "") else cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    if c == 4:
+        if fmt.startswith("RGB"):
+            return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGR)
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
+    return arr[:, :, :3].copy()
+
+
+# --------------------------------------------------------------------------
+# Clean-up
+
+
+def _odd(n: float) -> int:
+    n = max(1, int(round(n)))
+    return n if n % 2 else n + 1
+
+
+def red_mask(bgr: np.ndarray) -> np.ndarray:
+    """Pixels of red ink (uint8 0/255): red clearly above green and blue.
+
+    Works on yellowed paper too (yellow has R close to G).
+    """
+    if bgr.ndim != 3:
+        return np.zeros(bgr.shape[:2], np.uint8)
+    b, g, r = (bgr[:, :, i].astype(np.int16) for i in range(3))
+    diff = r - np.maximum(g, b)
+    m = (diff > 60) & (r > 90) & ((g - b) < 60)
+    return m.astype(np.uint8) * 255
+
+
+def _background(gray: np.ndarray, dpi: int) -> np.ndarray:
+    """Paper brightness estimate: morphological close with a big kernel on a small copy."""
+    h, w = gray.shape
+    f = 8
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    k = _odd(dpi * 0.45 / f)            # ~0.45 inch: wider than any character stroke
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    bg = cv2.medianBlur(bg, _odd(k / 2) if k >= 5 else 3)
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 3)
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def normalize_background(gray: np.ndarray, dpi: int) -> np.ndarray:
+    """Divide by the paper background so the page is white and ink keeps its contrast."""
+    bg = _background(gray, dpi).astype(np.float32)
+    bg = np.maximum(bg, 40.0)
+    norm = gray.astype(np.float32) * (255.0 / bg)
+    # levels: paper (>= ~0.92 of background) -> white; stretch ink range
+    lo, hi = 0.0, 235.0
+    out = (norm - lo) * (255.0 / (hi - lo))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Dark pixels of a normalised page (uint8 0/255)."""
+    return ((gray < 150).astype(np.uint8)) * 255
+
+
+def remove_speckles(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
+    """Whiten tiny isolated dark specks; returns (image, number removed).
+
+    A speck is a connected component smaller than ~0.006 inch square (about a
+    2x2 px dot at 300 dpi scaled) with no ink near it, so full stops, decimal
+    points and the dots of 、 next to text survive.
+    """
+    ink = (gray < 160).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return gray, 0
+    scale = dpi / 300.0
+    max_area = max(2, int(round(30 * scale * scale)))
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.where(areas <= max_area)[0] + 1
+    if small.size == 0:
+        return gray, 0
+    # neighbourhood ink of larger components (text) protects nearby small dots
+    big = np.isin(labels, np.where(areas > max_area)[0] + 1).astype(np.uint8)
+    r = _odd(dpi * 0.06)
+    near = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_RECT, (r, r)))
+    out = gray.copy()
+    removed = 0
+    lut = np.zeros(n, bool)
+    for lab in small:
+        x, y, w, h = stats[lab, :4]
+        cy, cx = y + h // 2, x + w // 2
+        if near[cy, cx]:
+            continue
+        lut[lab] = True
+        removed += 1
+    if removed:
+        out[lut[labels]] = 255
+    return out, removed
+
+
+def clean_borders(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
+    """Whiten large dark regions touching the image edge (scanner borders/shadows).
+
+    Returns (image, fraction of the page whitened).
+    """
+    h, w = gray.shape
+    dark = (gray < 110).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if n <= 1:
+        return gray, 0.0
+    margin = max(2, int(dpi * 0.02))
+    kill = np.zeros(n, bool)
+    for lab in range(1, n):
+        x, y, bw, bh, area = stats[lab]
+        touches = x <= margin or y <= margin or x + bw >= w - margin or y + bh >= h - margin
+        if not touches:
+            continue
+        # a border band: long along one edge and either thin or very dense
+        long_side = max(bw / w, bh / h)
+        fill = area / float(bw * bh)
+        if long_side > 0.25 and (min(bw, bh) < dpi * 0.6 or fill > 0.5):
+            kill[lab] = True
+    if not kill.any():
+        return gray, 0.0
+    m = kill[labels]
+    out = gray.copy()
+    out[m] = 255
+    return out, float(m.mean())
+
+
+def estimate_skew(gray: np.ndarray, dpi: int, max_angle: float = 5.0) -> float:
+    """Skew of horizontal text lines in degrees (positive = text rises to the right,
+    i.e. rotate the page counter-clockwise by this much... see ``deskew``).
+
+    Projection-profile search: the angle whose row sums of the ink mask have the
+    largest variance (sharpest line/gap alternation).
+    """
+    h, w = gray.shape
+    f = min(1.0, 100.0 / max(dpi, 1))     # work at ~100 dpi
+    small = cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    ink = (small < 170).astype(np.float32)
+    if ink.sum() < 50:
+        return 0.0
+    sh, sw = ink.shape
+    centre = (sw / 2.0, sh / 2.0)
+
+    def score(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rot = cv2.warpAffine(ink, m, (sw, sh), flags=cv2.INTER_LINEAR, borderValue=0)
+        prof = rot.sum(axis=1)
+        d = np.diff(prof)
+        return float((d * d).sum())
+
+    best = max(np.arange(-max_angle, max_angle + 1e-6, 0.5), key=score)
+    for step, span in ((0.1, 0.5), (0.02, 0.1)):
+        cands = np.arange(best - span, best + span + 1e-9, step)
+        best = max(cands, key=score)
+    return float(round(best, 2))
+
+
+def rotate_image(img: np.ndarray, angle: float, border=255) -> np.ndarray:
+    """Rotate by ``angle`` degrees counter-clockwise about the centre, same size."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    if img.ndim == 3 and not isinstance(border, tuple):
+        border = (border,) * img.shape[2]
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_CUBIC if img.dtype == np.uint8 and border != 0 else cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+_ROT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def rotate_quadrant(img: np.ndarray, degrees: int) -> np.ndarray:
+    """Rotate counter-clockwise by 0/90/180/270 degrees."""
+    degrees %= 360
+    return img if degrees == 0 else cv2.rotate(img, _ROT[degrees])
+
+
+# ---- orientation
+
+
+def orientation_osd(gray: np.ndarray, dpi: int) -> tuple[int, float]:
+    """Tesseract OSD: (counter-clockwise rotation that makes the page upright, confidence)."""
+    import pytesseract
+    f = min(1.0, 150.0 / max(dpi, 1))
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    try:
+        osd = pytesseract.image_to_osd(small, config="--psm 0 -c min_characters_to_try=10",
+                                       output_type=pytesseract.Output.DICT)
+    except Exception:
+        return 0, 0.0
+    # "rotate" = clockwise degrees to make upright; we use counter-clockwise
+    return (-int(osd.get("rotate", 0))) % 360, float(osd.get("orientation_conf", 0.0))
+
+
+def orientation_projection(gray: np.ndarray, dpi: int) -> tuple[int, float]:
+    """0 or 90 only (no up/down): horizontal text has a sharper row profile."""
+    f = min(1.0, 75.0 / max(dpi, 1))
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    ink = (small < 170).astype(np.float32)
+    # smear along the writing direction to join characters of a line
+    k = max(3, int(round(75 * 0.12)))
+    rows = cv2.dilate(ink, np.ones((1, k), np.uint8)).sum(axis=1)
+    cols = cv2.dilate(ink, np.ones((k, 1), np.uint8)).sum(axis=0)
+    def sharp(p):
+        d = np.diff(p)
+        return float((d * d).sum()) / max(1.0, float(p.sum()))
+    sr, sc = sharp(rows), sharp(cols)
+    return (0 if sr >= sc else 90), abs(sr - sc) / max(sr, sc, 1e-6)
+
+
+def detect_orientation(gray: np.ndarray, dpi: int) -> tuple[int, str]:
+    """Counter-clockwise rotation (0/90/180/270) that makes the page upright, and the method."""
+    try:
+        from .ocr import rapidocr_orientation
+        rot = rapidocr_orientation(gray, dpi)
+        if rot is not None:
+            return rot, "rapidocr"
+    except ImportError:
+        pass
+    try:
+        rot, conf = orientation_osd(gray, dpi)
+        if conf >= 1.5:
+            return rot, "osd"
+    except Exception:
+        pass
+    rot, _ = orientation_projection(gray, dpi)
+    return rot, "projection"
+
+
+# ---- the whole clean-up
+
+
+def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Grey page in which red ink is either kept dark (stand-alone red text such
+    as the masthead) or dropped to paper (a seal over black text).
+
+    Returns (gray, red mask, info).
+    """
+    b, g, r = bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2]
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    red = red_mask(bgr)
+    info = {"red_pixels": int(np.count_nonzero(red)), "red_kept": 0, "red_dropped": 0}
+    if info["red_pixels"] < 50:
+        return gray, red, info
+    # soft red mask: include the anti-aliased fringe of red strokes
+    b16, g16, r16 = b.astype(np.int16), g.astype(np.int16), r.astype(np.int16)
+    soft = ((r16 - np.maximum(g16, b16)) > 30).astype(np.uint8)
+    soft = cv2.dilate(soft, np.ones((3, 3), np.uint8)) & cv2.dilate(red, np.ones((5, 5), np.uint8)).astype(bool).astype(np.uint8)
+    soft = (soft | (red > 0)).astype(np.uint8)
+
+    # group red ink into regions (characters of one red line / one seal)
+    k = _odd(dpi * 0.12)
+    regions = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(regions, connectivity=8)
+    # black ink: dark in all channels (the red channel too)
+    black = (np.maximum(np.maximum(r, g), b) < 110).astype(np.uint8)
+    drop = np.zeros(n, bool)
+    for lab in range(1, n):
+        x, y, w, h, area = stats[lab]
+        if w * h < (dpi * 0.04) ** 2:
+            continue
+        sub_black = black[y:y + h, x:x + w]
+        sub_red = red[y:y + h, x:x + w] > 0
+        aspect = w / float(h)
+        seal_like = 0.6 <= aspect <= 1.6 and min(w, h) > dpi * 0.8
+        black_frac = float(sub_black.sum()) / max(1.0, float(sub_red.sum()))
+        if seal_like or black_frac > 0.15:
+            drop[lab] = True
+    keep = np.zeros_like(soft)
+    dropm = np.zeros_like(soft)
+    if n > 1:
+        dl = drop[labels]
+        dropm = (soft.astype(bool) & dl).astype(np.uint8)
+        keep = (soft.astype(bool) & ~dl).astype(np.uint8)
+    out = gray.copy()
+    # dropped red: use the brightest channel (red ink is bright in R; black stays dark)
+    mx = np.maximum(np.maximum(r, g), b)
+    out[dropm > 0] = mx[dropm > 0]
+    # kept red: darken to the darkest channel so it reads like black ink
+    mn = np.minimum(np.minimum(r, g), b)
+    out[keep > 0] = mn[keep > 0]
+    info["red_kept"] = int(np.count_nonzero(keep))
+    info["red_dropped"] = int(np.count_nonzero(dropm))
+    return out, red, info
+
+
+def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
+            deskew: bool = True, denoise: bool = True) -> tuple[np.ndarray, dict]:
+    """Clean a page image for OCR.
+
+    Returns ``(clean, info)``: ``clean`` is an 8-bit BGR image (grey content)
+    upright and deskewed; ``info`` holds ``rotation`` (counter-clockwise
+    degrees applied), ``orientation_method``, ``skew`` (degrees corrected),
+    ``speckles``, ``border``, red-ink counts and ``red_mask`` (uint8 mask of
+    red ink in the geometry of ``clean``, or None).
+    """
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    h, w = image.shape[:2]
+    _check_size(w, h, "page")
+    info: dict = {"dpi": int(dpi)}
+    colour = _is_colour(image)
+    if colour:
+        gray, red, rinfo = separate_red(image, dpi)
+        info.update(rinfo)
+    else:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        red = None
+        info.update({"red_pixels": 0, "red_kept": 0, "red_dropped": 0})
+    gray = normalize_background(gray, dpi)
+    gray, border = clean_borders(gray, dpi)
+    info["border"] = round(border, 4)
+    if denoise:
+        gray, nspk = remove_speckles(gray, dpi)
+        info["speckles"] = nspk
+    rotation, method = 0, "none"
+    if orient:
+        if callable(orient):
+            rotation, method = orient(gray, dpi), "custom"
+        else:
+            rotation, method = detect_orientation(gray, dpi)
+        rotation = int(rotation) % 360
+        if rotation:
+            gray = rotate_quadrant(gray, rotation)
+            if red is not None:
+                red = rotate_quadrant(red, rotation)
+    info["rotation"] = rotation
+    info["orientation_method"] = method
+    skew = 0.0
+    if deskew:
+        skew = estimate_skew(gray, dpi)
+        if abs(skew) >= 0.05:
+            gray = rotate_image(gray, skew, border=255)
+            if red is not None:
+                red = rotate_image(red, skew, border=0)
+        else:
+            skew = 0.0
+    info["skew"] = skew
+    info["red_mask"] = red if (red is not None and info["red_pixels"] >= 50) else None
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), info
+
+
+def _is_colour(bgr: np.ndarray) -> bool:
+    f = max(1, int(max(bgr.shape[:2]) / 800))
+    small = bgr[::f, ::f].astype(np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return bool((spread > 40).mean() > 0.0005)

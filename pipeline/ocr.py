@@ -1,0 +1,568 @@
+"""OCR of scanned pages behind a narrow engine interface.
+
+An engine (in the spirit of OCRmyPDF's plugins) is anything with ``name``,
+``version`` and ``recognize(image) -> list[OcrLine]``; boxes are pixel
+``(x0, top, x1, bottom)`` in the image given.  Two engines ship:
+
+* ``RapidOcrEngine`` - rapidocr 3.x with its bundled default models (PP-OCR
+  det/rec, onnxruntime), text-direction classifier off (with it on, upright
+  lines were sometimes read upside down; page orientation is fixed by
+  :func:`pipeline.imaging.prepare` instead);
+* ``TesseractEngine`` - tesseract ``chi_sim`` via pytesseract, ``--psm 6``.
+
+``read_page`` runs load -> prepare -> recognize and builds a
+:class:`~pipeline.models.Page` in reading order with boxes in points.
+"""
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from . import imaging
+from .models import Line, Page, PageSource
+
+# OCR box height -> font size (points): calibrated on rendered pages of known size
+SIZE_FACTOR = {"rapidocr": 0.95, "tesseract": 1.12}
+
+
+@dataclass
+class OcrLine:
+    text: str
+    box: tuple[float, float, float, float]   # x0, top, x1, bottom in pixels
+    confidence: float = 1.0                  # 0..1
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    name: str
+    version: str
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
+        ...
+
+
+# --------------------------------------------------------------------------
+# Text post-processing shared by the engines
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = "，。：；（）“”‘’、！？《》〈〉【】—…·「」『』〔〕"
+_CJK = _HAN + re.escape(_CJK_PUNCT)
+_HAN_RE = re.compile(f"[{_HAN}]")
+_DASHES = "-－—―─‒–一ー"
+
+_FULLWIDTH_ASCII = {chr(c): chr(c - 0xFEE0) for c in range(0xFF10, 0xFF1A)}        # ０-９
+_FULLWIDTH_ASCII.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF21, 0xFF3B)})   # Ａ-Ｚ
+_FULLWIDTH_ASCII.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)})   # ａ-ｚ
+_FULLWIDTH_ASCII.update({"％": "%", "．": "."})
+_FW_TABLE = str.maketrans(_FULLWIDTH_ASCII)
+_TO_FULL = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
+
+
+def _is_han(ch: str) -> bool:
+    return bool(ch) and bool(_HAN_RE.match(ch))
+
+
+def _is_cjkish(ch: str) -> bool:
+    return bool(ch) and (_is_han(ch) or ch in _CJK_PUNCT)
+
+
+def remove_han_spaces(text: str) -> str:
+    """Drop spaces between two CJK characters (Han or full-width punctuation)."""
+    return re.sub(f"(?<=[{_CJK}]) +(?=[{_CJK}])", "", text)
+
+
+def normalize_text(text: str) -> str:
+    """Normalise OCR punctuation by context.
+
+    * full-width digits/Latin -> ASCII; digits, Latin, decimals (5.6, 2.62%)
+      stay as printed;
+    * ASCII , : ; ( ) ! ? next to Han -> full-width; ``"`` pairs -> “ ”;
+      丶 -> 、; a Han-adjacent trailing ``.`` -> 。;
+    * dashes: page numbers ``- 2 -`` / ``一 2 一`` -> ``— 2 —``; a leading run
+      of two or more dash-likes (subtitle) -> ``——``.
+    """
+    if not text:
+        return text
+    t = text.translate(_FW_TABLE)
+    t = t.replace("丶", "、").replace("\u3000", " ")
+    t = re.sub(r"\s+", " ", t).strip()
+    # page number line
+    m = re.fullmatch(f"[{_DASHES}~]+ ?(\\d{{1,3}}) ?[{_DASHES}~]+", t)
+    if m:
+        return f"— {m.group(1)} —"
+    # subtitle dash run at the start / ASCII double hyphen anywhere
+    t = re.sub(f"^[{_DASHES}]{{2,}} ?(?=[{_HAN}])", "——", t)
+    t = re.sub(r"(?<![-\w])-{2,}|[—―─]{2,}", "——", t)
+    t = re.sub(r"(?<=[\u4e00-\u9fff])—(?=[\u4e00-\u9fff（“])", "——", t) if "——" not in t else t
+    # decimal points mangled: 5。6 / 5. 6 -> 5.6
+    t = re.sub(r"(?<=\d)[。，·] ?(?=\d)", lambda mm: "." if mm.group(0)[0] != "，" else "，", t)
+    t = re.sub(r"(?<=\d)\. (?=\d)", ".", t)
+    # ASCII punctuation in Chinese context -> full width
+    chars = list(t)
+    n = len(chars)
+
+    def neighbour(i: int, step: int) -> str:
+        j = i + step
+        while 0 <= j < n and chars[j] == " ":
+            j += step
+        return chars[j] if 0 <= j < n else ""
+
+    for i, ch in enumerate(chars):
+        if ch in _TO_FULL:
+            left, right = neighbour(i, -1), neighbour(i, 1)
+            if ch == ":" and left.isdigit() and right.isdigit():
+                continue                       # 9:30
+            if ch == "," and left.isdigit() and right.isdigit() and ch == ",":
+                # 1,200 thousands separator stays
+                continue
+            if ch == "(" and (_is_cjkish(right) or _is_han(left)):
+                chars[i] = "（"
+            elif ch == ")" and (_is_cjkish(left) or _is_han(right)):
+                chars[i] = "）"
+            elif ch not in "()" and (_is_cjkish(left) or _is_han(right)):
+                chars[i] = _TO_FULL[ch]
+        elif ch == "." and _is_han(neighbour(i, -1)) and not neighbour(i, 1).isdigit():
+            chars[i] = "。"
+    t = "".join(chars)
+    # balance a paren the other side already made full width: （总第 103 期)
+    if "（" in t and "）" not in t:
+        t = t.replace(")", "）")
+    if "）" in t and "（" not in t:
+        t = t.replace("(", "（")
+    # ASCII double quotes in Chinese text -> “ ”
+    if '"' in t and _HAN_RE.search(t):
+        out, open_q = [], True
+        for ch in t:
+            if ch == '"':
+                out.append("“" if open_q else "”")
+                open_q = not open_q
+            else:
+                out.append(ch)
+        t = "".join(out)
+    # a line-final : ; after Han
+    t = remove_han_spaces(t)
+    # no space before/after full-width punctuation
+    t = re.sub(r" +(?=[，。：；、！？）”])", "", t)
+    t = re.sub(r"(?<=[（“：，。；、]) +", "", t)
+    return t
+
+
+# --------------------------------------------------------------------------
+# Grouping detector boxes into lines
+
+
+def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
+    """Merge boxes on one text row left to right; return lines in reading order.
+
+    Boxes whose vertical extents overlap by more than half the smaller height
+    are one row.  Within a row, neighbours closer than ``join_gap`` x the row
+    height are merged into one line (a space is kept where the gap is wider
+    than ~0.4 height); farther pieces stay separate lines of the same row.
+    """
+    items = [it for it in items if it.text and it.text.strip()]
+    if not items:
+        return []
+    items.sort(key=lambda it: ((it.box[1] + it.box[3]) / 2, it.box[0]))
+    rows: list[list[OcrLine]] = []
+    for it in items:
+        placed = False
+        for row in reversed(rows[-3:]):
+            top = statistics.median(r.box[1] for r in row)
+            bot = statistics.median(r.box[3] for r in row)
+            ov = min(bot, it.box[3]) - max(top, it.box[1])
+            hmin = min(bot - top, it.box[3] - it.box[1])
+            if hmin > 0 and ov > 0.5 * hmin:
+                row.append(it)
+                placed = True
+                break
+        if not placed:
+            rows.append([it])
+    out: list[OcrLine] = []
+    for row in rows:
+        row.sort(key=lambda it: it.box[0])
+        h = statistics.median(r.box[3] - r.box[1] for r in row)
+        cur = [row[0]]
+        for it in row[1:]:
+            gap = it.box[0] - cur[-1].box[2]
+            if gap <= join_gap * h:
+                cur.append(it)
+            else:
+                out.append(_merge(cur, h))
+                cur = [it]
+        out.append(_merge(cur, h))
+    # reading order: by row centre, then x (rows were built in y order)
+    return out
+
+
+def _merge(parts: list[OcrLine], h: float) -> OcrLine:
+    if len(parts) == 1:
+        return parts[0]
+    text = parts[0].text
+    for prev, it in zip(parts, parts[1:]):
+        gap = it.box[0] - prev.box[2]
+        a, b = text[-1:], it.text[:1]
+        if gap > 0.4 * h or (gap > 0.15 * h and not (_is_cjkish(a) and _is_cjkish(b))):
+            text += " " + it.text
+        else:
+            text += it.text
+    n = sum(len(p.text) for p in parts) or 1
+    conf = sum(p.confidence * len(p.text) for p in parts) / n
+    box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),
+           max(p.box[2] for p in parts), max(p.box[3] for p in parts))
+    return OcrLine(text, box, conf)
+
+
+# --------------------------------------------------------------------------
+# Engines
+
+
+def _rapidocr_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("rapidocr")
+    except Exception:
+        return "unknown"
+
+
+class RapidOcrEngine:
+    """rapidocr 3.x, default bundled models, direction classifier off."""
+
+    name = "rapidocr"
+
+    def __init__(self, threads: Optional[int] = None, max_side: int = 3600,
+                 text_score: float = 0.5):
+        from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
+        self.threads = threads
+        self.max_side = max_side
+        self.text_score = text_score
+        self.version = f"rapidocr {_rapidocr_version()} PP-OCR default det/rec"
+        self._eng = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self):
+        if self._eng is None:
+            with self._lock:
+                if self._eng is None:
+                    from rapidocr import RapidOCR
+                    params = {
+                        "Global.use_cls": False,
+                        "Global.log_level": "error",
+                        "Global.max_side_len": self.max_side,
+                        "Global.text_score": self.text_score,
+                    }
+                    if self.threads:
+                        params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(self.threads)
+                        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+                    self._eng = RapidOCR(params=params)
+        return self._eng
+
+    def _raw(self, image: np.ndarray) -> list[OcrLine]:
+        res = self.engine(image, use_det=True, use_cls=False, use_rec=True)
+        boxes = getattr(res, "boxes", None)
+        txts = getattr(res, "txts", None)
+        if boxes is None or txts is None or len(txts) == 0:
+            return []
+        out = []
+        for quad, txt, score in zip(boxes, txts, res.scores):
+            q = np.asarray(quad, dtype=float)
+            box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+            out.append(OcrLine(str(txt), box, float(score)))
+        return out
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
+        image = _as_bgr(image)
+        lines = group_lines(self._raw(image))
+        for ln in lines:
+            ln.text = normalize_text(ln.text)
+        return [ln for ln in lines if ln.text]
+
+    # --- helpers for orientation detection
+    def detect_boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
+        res = self.engine(_as_bgr(image), use_det=True, use_cls=False, use_rec=False)
+        boxes = getattr(res, "boxes", None)
+        if boxes is None:
+            return []
+        out = []
+        for q in boxes:
+            q = np.asarray(q, dtype=float)
+            out.append((float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())))
+        return out
+
+    def rec_scores(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        if not crops:
+            return []
+        res = self.engine.recognize_txt([_as_bgr(c) for c in crops])
+        return list(zip(res.txts or (), res.scores or ()))
+
+
+class TesseractEngine:
+    """tesseract chi_sim via pytesseract image_to_data, psm 6, one thread."""
+
+    name = "tesseract"
+
+    def __init__(self, lang: str = "chi_sim", psm: int = 6):
+        import pytesseract
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        self._pt = pytesseract
+        self.lang = lang
+        self.psm = psm
+        try:
+            v = str(pytesseract.get_tesseract_version())
+        except Exception as exc:  # binary missing
+            raise ImportError(f"tesseract not available: {exc}") from exc
+        if lang not in pytesseract.get_languages(config=""):
+            raise ImportError(f"tesseract language {lang} not installed")
+        self.version = f"tesseract {v} {lang} psm {psm}"
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        data = self._pt.image_to_data(
+            gray, lang=self.lang,
+            config=f"--psm {self.psm} -c preserve_interword_spaces=1",
+            output_type=self._pt.Output.DICT)
+        groups: dict[tuple, list[OcrLine]] = {}
+        order: list[tuple] = []
+        for i, word in enumerate(data["text"]):
+            word = (word or "").strip()
+            conf = float(data["conf"][i])
+            if not word or conf < 0:
+                continue
+            key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+            if key not in groups:
+                groups[key] = []
+                order.append(key)
+            x, y, w, h = data["left"][i], data["top"][i], data["width"][i], data["height"][i]
+            groups[key].append(OcrLine(word, (float(x), float(y), float(x + w), float(y + h)),
+                                       max(0.0, min(1.0, conf / 100.0))))
+        raw: list[OcrLine] = []
+        for key in order:
+            words = sorted(groups[key], key=lambda it: it.box[0])
+            hs = sorted(w.box[3] - w.box[1] for w in words)
+            h = max(hs[len(hs) // 2], 1.0)
+            raw.append(_merge_words(words, h))
+        # psm 6 keeps the page's line order; still regroup so pieces of one
+        # printed row (rare with psm 6) are merged and order is top-down.
+        lines = group_lines(raw)
+        for ln in lines:
+            ln.text = normalize_text(ln.text)
+        return [ln for ln in lines if ln.text and _has_content(ln)]
+
+
+def _has_content(ln: OcrLine) -> bool:
+    # tesseract reads speckles/rules as isolated symbols with low confidence
+    t = ln.text.strip()
+    if len(t) <= 2 and ln.confidence < 0.5 and not any(ch.isalnum() for ch in t):
+        return False
+    return True
+
+
+def _merge_words(words: list[OcrLine], h: float) -> OcrLine:
+    text = words[0].text
+    for prev, it in zip(words, words[1:]):
+        gap = it.box[0] - prev.box[2]
+        a, b = text[-1:], it.text[:1]
+        if _is_cjkish(a) and _is_cjkish(b):
+            text += " " + it.text if gap > 0.6 * h else it.text
+        elif gap > 0.2 * h:
+            text += " " + it.text
+        else:
+            text += it.text
+    n = sum(len(w.text) for w in words) or 1
+    conf = sum(w.confidence * len(w.text) for w in words) / n
+    box = (min(w.box[0] for w in words), min(w.box[1] for w in words),
+           max(w.box[2] for w in words), max(w.box[3] for w in words))
+    return OcrLine(text, box, conf)
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+# --------------------------------------------------------------------------
+# Engine registry
+
+_ENGINES = {"rapidocr": RapidOcrEngine, "tesseract": TesseractEngine}
+_CACHE: dict[tuple, OcrEngine] = {}
+
+
+def available_engines() -> list[str]:
+    """Engines that can run here, strongest first."""
+    out = []
+    try:
+        import rapidocr  # noqa: F401
+        import onnxruntime  # noqa: F401
+        out.append("rapidocr")
+    except ImportError:
+        pass
+    try:
+        TesseractEngine()
+        out.append("tesseract")
+    except Exception:
+        pass
+    return out
+
+
+def get_engine(name: str = "auto", **kwargs) -> OcrEngine:
+    """'rapidocr' | 'tesseract' | 'auto' (strongest available). Instances are cached."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        avail = available_engines()
+        if not avail:
+            raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
+        name = avail[0]
+    if name not in _ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose from {sorted(_ENGINES)} or 'auto'")
+    key = (name, tuple(sorted(kwargs.items())))
+    if key not in _CACHE:
+        _CACHE[key] = _ENGINES[name](**kwargs)
+    return _CACHE[key]
+
+
+# --------------------------------------------------------------------------
+# Orientation with the rapidocr models (used by imaging.prepare)
+
+
+def rapidocr_orientation(gray: np.ndarray, dpi: int) -> Optional[int]:
+    """Counter-clockwise quarter turns (degrees) that make ``gray`` upright.
+
+    Detector boxes tell horizontal from vertical lines (on a page turned by
+    90 deg, lines become tall boxes); recognition confidence of the widest
+    lines read both ways tells up from down.  None when nothing was detected.
+    """
+    try:
+        eng = get_engine("rapidocr")
+    except Exception:
+        return None
+    h, w = gray.shape[:2]
+    f = min(1.0, 1280.0 / max(h, w))
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    boxes = eng.detect_boxes(small)
+    if not boxes:
+        return None
+    tall = sum(1 for b in boxes if (b[3] - b[1]) > 1.5 * (b[2] - b[0]))
+    wide = sum(1 for b in boxes if (b[2] - b[0]) > 1.5 * (b[3] - b[1]))
+    base = 90 if tall > wide else 0
+    # sample crops from the full-resolution page
+    img = imaging.rotate_quadrant(gray, base)
+    if base:
+        sh, sw = small.shape[:2]
+        # boxes rotate with the page (counter-clockwise 90): (x, y) -> (y, W - x)
+        boxes = [(b[1], sw - b[2], b[3], sw - b[0]) for b in boxes]
+    boxes = [b for b in boxes if (b[2] - b[0]) > 2.0 * (b[3] - b[1])]
+    boxes.sort(key=lambda b: -(b[2] - b[0]))
+    crops = []
+    for b in boxes[:8]:
+        x0, y0, x1, y1 = (int(round(v / f)) for v in b)
+        c = img[max(0, y0):y1, max(0, x0):x1]
+        if c.size and c.shape[0] >= 8:
+            crops.append(c)
+    if not crops:
+        return base
+    up = eng.rec_scores(crops)
+    down = eng.rec_scores([cv2.rotate(c, cv2.ROTATE_180) for c in crops])
+    s_up = sum(s * max(1, len(t)) for t, s in up) / max(1, sum(max(1, len(t)) for t, _ in up))
+    s_dn = sum(s * max(1, len(t)) for t, s in down) / max(1, sum(max(1, len(t)) for t, _ in down))
+    return base if s_up >= s_dn else (base + 180) % 360
+
+
+# --------------------------------------------------------------------------
+# The page reader
+
+
+def read_page(source: PageSource, engine="auto", dpi: int = 300,
+              image_dir: Optional[Path] = None) -> Page:
+    """OCR one page: load -> prepare -> recognize -> ``models.Page`` in points."""
+    eng = engine if not isinstance(engine, str) else get_engine(engine)
+    image, dpi_used = imaging.load_page_image(source, dpi=dpi)
+    clean, info = imaging.prepare(image, dpi_used)
+    del image
+    ocr_lines = eng.recognize(clean)
+    red = info.get("red_mask")
+    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    k = 72.0 / dpi_used
+    factor = SIZE_FACTOR.get(getattr(eng, "name", ""), 1.0)
+    lines: list[Line] = []
+    for ol in ocr_lines:
+        x0, top, x1, bottom = ol.box
+        color = "black"
+        if red is not None:
+            color = _line_colour(gray, red, ol.box)
+        lines.append(Line(
+            text=ol.text,
+            box=(round(x0 * k, 2), round(top * k, 2), round(x1 * k, 2), round(bottom * k, 2)),
+            page_no=source.page_no,
+            size=round((bottom - top) * k * factor, 1),
+            color=color,
+            confidence=round(float(ol.confidence), 4),
+        ))
+    h, w = clean.shape[:2]
+    page = Page(
+        page_no=source.page_no,
+        width=round(w * k, 2),
+        height=round(h * k, 2),
+        lines=lines,
+        method=getattr(eng, "name", "ocr"),
+        confidence=round(sum(l.confidence for l in lines) / len(lines), 4) if lines else 0.0,
+        engine_version=getattr(eng, "version", ""),
+        dpi=int(dpi_used),
+        rotation=int(info.get("rotation", 0)),
+        skew=float(info.get("skew", 0.0)),
+        source=page_source_label(source),
+    )
+    if image_dir is not None:
+        page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
+                                              f"page-{source.page_no:03d}.jpg", red))
+    return page
+
+
+def page_source_label(source: PageSource) -> str:
+    """``file#page=N`` for PDF pages, ``file#frame=N`` for frames after the first
+    of a multi-frame image, else the file (N is 1-based)."""
+    if source.kind == "pdf" or str(source.path).lower().endswith(".pdf"):
+        return f"{source.path}#page={source.index + 1}"
+    if source.index:
+        return f"{source.path}#frame={source.index + 1}"
+    if str(source.path).lower().endswith((".tif", ".tiff")):
+        return f"{source.path}#frame=1"
+    return str(source.path)
+
+
+def _line_colour(gray: np.ndarray, red: np.ndarray, box) -> str:
+    x0, top, x1, bottom = (int(round(v)) for v in box)
+    x0, top = max(0, x0), max(0, top)
+    sub_ink = gray[top:bottom, x0:x1] < 150
+    sub_red = red[top:bottom, x0:x1] > 0
+    ink = int(np.count_nonzero(sub_ink | sub_red))
+    if ink == 0:
+        return "black"
+    return "red" if np.count_nonzero(sub_red) > 0.5 * ink else "black"
+
+
+def save_page_image(clean: np.ndarray, lines: list[OcrLine], dpi: int, image_dir: Path,
+                    name: str, red: Optional[np.ndarray] = None, target_dpi: int = 100) -> Path:
+    """Store a small JPEG of the cleaned page (~100 dpi) with line boxes drawn."""
+    image_dir.mkdir(parents=True, exist_ok=True)
+    f = min(1.0, target_dpi / float(dpi))
+    small = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else clean.copy()
+    if small.ndim == 2:
+        small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+    for ln in lines:
+        x0, top, x1, bottom = (int(round(v * f)) for v in ln.box)
+        colour = (0, 160, 0) if ln.confidence >= 0.8 else (0, 140, 255)
+        cv2.rectangle(small, (x0, top), (x1, bottom), colour, 1)
+    path = image_dir / name
+    cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    return path
