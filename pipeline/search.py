@@ -1,0 +1,640 @@
+"""Full-text search over the archive: one implementation for the CLI, the
+Python API, notebooks and datasette.
+
+Why bigrams
+-----------
+SQLite's default FTS5 tokenizer (unicode61) treats a run of Han characters as
+one token, so ``公务用车`` would only match an identical run; the trigram
+tokenizer cannot match two-character words (节能, 党史).  Instead we write our
+own tokens into an ordinary ``unicode61`` FTS5 table: the normalised text is
+turned into space-separated *overlapping character bigrams* and unicode61 just
+splits on the spaces.  No compiled extension or custom tokenizer is needed to
+open or query the archive from any SQLite client.
+
+Normalisation (applied identically to text and query, character by character
+so that a substring of the text stays a substring after normalisation):
+
+* NFKC (full-width digits/Latin, compatibility ideographs, ideographic space)
+* traditional -> simplified (OpenCC ``t2s`` table, per character)
+* lower case
+* whitespace *between two Han characters* is removed (OCR gaps, line breaks:
+  ``公务 用车`` -> ``公务用车``)
+
+Tokens: every Han character of a run emits the bigram starting at it, and the
+last character of a run emits itself (``公务用车`` -> ``公务 务用 用车 车``), so
+token positions equal character positions.  Latin/digit runs are single
+tokens (``CCER``, ``2023``).  Punctuation separates runs.
+
+A query term becomes the FTS5 *phrase* of its tokens, which gives exact
+substring recall: ``公务用车`` -> ``"公务 务用 用车"``; a one-character term is a
+prefix token (``"党" *`` matches 党 and every bigram starting with 党);
+``2023年`` -> ``"2023 年" *``.  Several whitespace-separated terms are ANDed;
+``-term`` excludes, ``a OR b`` alternates, ``"..."`` quotes a phrase.  If an
+exact query finds nothing, long terms are split into words with jieba and
+ANDed (reported as ``match='words'``).
+
+The index (``articles_fts``) is contentless and keyed by ``articles.id``: the
+original text stays in ``articles`` and snippets are cut from it.  Ranking is
+FTS5 bm25 with the title weighted 10x the body; the weights are stored as the
+table's persistent ``rank`` so ``ORDER BY rank`` gives the same order in any
+client.
+
+Plain-SQLite recipe (no functions registered)::
+
+    select a.id, a.title from articles_fts
+    join articles a on a.id = articles_fts.rowid
+    where articles_fts match '"公务 务用 用车"' order by rank;
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import operator
+import re
+import sqlite3
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
+
+FTS_TABLE = "articles_fts"
+META_TABLE = "search_meta"
+# Bump when normalisation or tokenisation changes: existing indexes are then
+# rebuilt by ensure_schema (a contentless index can only be maintained with
+# the exact tokens it was built from).
+TOKENIZER_VERSION = "1"
+TITLE_WEIGHT = 10.0
+BODY_WEIGHT = 1.0
+
+# Characters written without spaces between words: bigram-indexed.
+_HAN_CLASS = (
+    "\u3005\u3007\u3021-\u3029\u3038-\u303b"   # 々 〇 and Hangzhou numerals
+    "\u3040-\u30ff"                            # kana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK unified (+ext A, compat)
+    "\uac00-\ud7af"                            # hangul syllables
+    "\U00020000-\U0003134f"                    # CJK ext B..G
+)
+_HAN_RUN = re.compile(f"([{_HAN_CLASS}]+)")
+_HAN_CHAR = re.compile(f"[{_HAN_CLASS}]")
+_GAP = re.compile(f"(?<=[{_HAN_CLASS}])\\s+(?=[{_HAN_CLASS}])")
+_WORD = re.compile(r"[^\W_]+")
+_TOKEN_CHAR = re.compile(f"[{_HAN_CLASS}]|[^\\W_]")
+
+_log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------
+# normalisation
+
+_TABLE: Optional[dict] = None
+
+
+def _table() -> dict:
+    """Per-character map: NFKC, then t2s, then lower case (built once)."""
+    global _TABLE
+    if _TABLE is not None:
+        return _TABLE
+    from opencc import OpenCC
+
+    ranges = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F)]
+    han = [chr(c) for a, b in ranges for c in range(a, b + 1)]
+    simp = OpenCC("t2s").convert("\n".join(han)).split("\n")
+    t2s = {a: b for a, b in zip(han, simp) if a != b} if len(simp) == len(han) else {}
+
+    table: dict[int, str] = {}
+    for cp in range(0x30000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        n = unicodedata.normalize("NFKC", ch)
+        n = "".join(t2s.get(c, c) for c in n).lower()
+        if n != ch:
+            table[cp] = n
+    _TABLE = table
+    return table
+
+
+def normalize(text: Optional[str]) -> str:
+    """NFKC + traditional->simplified + lower case, OCR gaps between Han removed."""
+    if not text:
+        return ""
+    return _GAP.sub("", text.translate(_table()))
+
+
+def _normalize_mapped(text: str) -> tuple[str, list[int]]:
+    """Compact normalised text (token characters only) and, for each of its
+    characters, the index of the original character it came from."""
+    table = _table()
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        out = table.get(ord(ch), ch)
+        for c in out:
+            chars.append(c)
+            where.append(i)
+    keep = [k for k, c in enumerate(chars) if _TOKEN_CHAR.match(c)]
+    return "".join(chars[k] for k in keep), [where[k] for k in keep]
+
+
+def _compact(text: str) -> str:
+    return "".join(_TOKEN_CHAR.findall(normalize(text)))
+
+
+# --------------------------------------------------------------------------
+# tokens
+
+
+def _han_tokens(run: str) -> list[str]:
+    """Bigram starting at every character, the last character alone."""
+    return list(map(operator.add, run, run[1:])) + [run[-1]]
+
+
+def tokens(text: Optional[str]) -> list[str]:
+    """Index tokens of ``text`` (normalised)."""
+    out: list[str] = []
+    parts = _HAN_RUN.split(normalize(text))
+    for k, part in enumerate(parts):
+        if not part:
+            continue
+        if k % 2:
+            out.extend(_han_tokens(part))
+        else:
+            out.extend(_WORD.findall(part))
+    return out
+
+
+def index_text(text: Optional[str]) -> str:
+    """The space-separated token string stored in the FTS table."""
+    return " ".join(tokens(text))
+
+
+def _term_tokens(term: str) -> tuple[list[str], bool]:
+    """Tokens of one query term for an exact phrase, and whether the last one
+    is a prefix (a term ending in a single Han character)."""
+    parts = [p for p in _HAN_RUN.split(normalize(term))]
+    out: list[str] = []
+    prefix = False
+    last_han = max((k for k, p in enumerate(parts) if p and k % 2), default=-1)
+    last_any = max((k for k, p in enumerate(parts) if p and (k % 2 or _WORD.search(p))), default=-1)
+    for k, part in enumerate(parts):
+        if not part:
+            continue
+        if k % 2:
+            toks = _han_tokens(part)
+            if k == last_han and k == last_any:
+                # the text may continue the run after the term's last
+                # character: its bigram already covers it, or, for a
+                # one-character run, match any token starting with it
+                if len(part) > 1:
+                    toks = toks[:-1]
+                else:
+                    prefix = True
+            out.extend(toks)
+        else:
+            out.extend(_WORD.findall(part))
+    return out, prefix
+
+
+def _phrase(term: str) -> Optional[str]:
+    toks, prefix = _term_tokens(term)
+    if not toks:
+        return None
+    return '"' + " ".join(toks) + '"' + (" *" if prefix else "")
+
+
+# --------------------------------------------------------------------------
+# query parsing
+
+_QTOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+class Query:
+    """A parsed query: groups of alternatives (ANDed), excluded terms."""
+
+    def __init__(self, groups: list[list[str]], exclude: list[str]):
+        self.groups = groups
+        self.exclude = exclude
+
+    @property
+    def terms(self) -> list[str]:
+        return [t for g in self.groups for t in g]
+
+    def expression(self, column: Optional[str] = None) -> str:
+        parts = []
+        for g in self.groups:
+            phrases = [p for p in (_phrase(t) for t in g) if p]
+            if phrases:
+                parts.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
+        if not parts:
+            return ""
+        expr = " AND ".join(parts)
+        for t in self.exclude:
+            p = _phrase(t)
+            if p:
+                expr = f"({expr}) NOT {p}"
+        if column:
+            expr = f"{{{column}}} : ({expr})"
+        return expr
+
+    def words(self) -> Optional["Query"]:
+        """The same query with long terms split into words by jieba, or None
+        if that changes nothing."""
+        changed = False
+        groups = []
+        for g in self.groups:
+            if len(g) == 1 and len(_compact(g[0])) >= 4:
+                ws = _jieba_words(g[0])
+                if len(ws) > 1:
+                    groups.extend([w] for w in ws)
+                    changed = True
+                    continue
+            groups.append(g)
+        return Query(groups, self.exclude) if changed else None
+
+
+def parse_query(q: Optional[str]) -> Query:
+    groups: list[list[str]] = []
+    exclude: list[str] = []
+    pending_or = False
+    for m in _QTOKEN.finditer(q or ""):
+        neg, quoted, bare = m.group(1), m.group(2), m.group(3)
+        if bare is not None:
+            if bare == "OR" and groups:
+                pending_or = True
+                continue
+            if bare.startswith("-") and len(bare) > 1:
+                neg, term = "-", bare[1:]
+            else:
+                term = bare
+        else:
+            term = quoted
+        if not _compact(term):
+            continue
+        if neg:
+            exclude.append(term)
+        elif pending_or:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        pending_or = False
+    return Query(groups, exclude)
+
+
+def match_expression(q: Optional[str], column: Optional[str] = None, mode: str = "exact") -> str:
+    """The FTS5 MATCH expression for a user query ('' if it has no terms).
+
+    ``mode='words'`` splits long terms into jieba words first."""
+    query = parse_query(q)
+    if mode == "words":
+        query = query.words() or query
+    return query.expression(column)
+
+
+_JIEBA = None
+
+
+def _jieba_words(term: str) -> list[str]:
+    global _JIEBA
+    if _JIEBA is None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        _JIEBA = jieba
+    words = [w for w in _JIEBA.cut(normalize(term)) if _compact(w)]
+    long_ = [w for w in words if len(_compact(w)) > 1]
+    return long_ if long_ else words
+
+
+def keywords(text: str, k: int = 10) -> list[str]:
+    """jieba TF-IDF keywords of ``text`` (for exploring, not for matching)."""
+    _jieba_words("初始化")
+    import jieba.analyse
+
+    return jieba.analyse.extract_tags(text, topK=k)
+
+
+# --------------------------------------------------------------------------
+# snippets
+
+
+def _find_all(hay: str, needle: str) -> list[int]:
+    out, i = [], hay.find(needle)
+    while i >= 0 and needle:
+        out.append(i)
+        i = hay.find(needle, i + 1)
+    return out
+
+
+def highlight_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """(start, end) spans of ``text`` (original characters) matching any term."""
+    if not text:
+        return []
+    comp, where = _normalize_mapped(text)
+    spans = []
+    for t in terms:
+        ct = _compact(t)
+        for i in _find_all(comp, ct):
+            spans.append((where[i], where[i + len(ct) - 1] + 1))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def snippet(text: Optional[str], terms: Sequence[str], *, before: int = 30, after: int = 60,
+            mark: tuple[str, str] = ("【", "】"), ellipsis: str = "…", escape: bool = False) -> str:
+    """A window of the ORIGINAL ``text`` around the first match, matches marked.
+
+    ``escape=True`` HTML-escapes the text (use with ``mark=('<mark>', '</mark>')``)."""
+    text = text or ""
+    spans = highlight_spans(text, terms)
+    if spans:
+        start = max(0, spans[0][0] - before)
+        end = min(len(text), spans[0][1] + after)
+    else:
+        start, end = 0, min(len(text), before + after)
+    esc = html.escape if escape else (lambda s: s)
+    out, pos = [], start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(esc(text[pos:s]))
+        out.append(mark[0] + esc(text[s:e]) + mark[1])
+        pos = e
+    out.append(esc(text[pos:end]))
+    body = re.sub(r"\s*\n\s*", " ", "".join(out)).strip()
+    return (ellipsis if start > 0 else "") + body + (ellipsis if end < len(text) else "")
+
+
+# --------------------------------------------------------------------------
+# schema and the load-stage EXTENSIONS contract
+
+FTS_SQL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "title, body, content='', tokenize='unicode61')"
+)
+
+
+def _exists(conn, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() is not None
+
+
+def ensure_schema(conn) -> None:
+    """Create the index; (re)build it if it is new or was built by another
+    tokenizer version.  Idempotent."""
+    conn = _conn(conn)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    row = conn.execute(f"select value from {META_TABLE} where key = 'tokenizer_version'").fetchone()
+    if row and row[0] == TOKENIZER_VERSION and _exists(conn, FTS_TABLE):
+        return
+    _log.info("building search index (%s)", "new" if not row else f"tokenizer {row[0]} -> {TOKENIZER_VERSION}")
+    with conn:
+        _create(conn)
+        _index_rows(conn, "select id, title, subtitle, body from articles")
+
+
+def _create(conn) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    conn.execute(FTS_SQL)
+    conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('rank', ?)",
+                 [f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT})"])
+    conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('tokenizer_version', ?)", [TOKENIZER_VERSION])
+    conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('weights', ?)",
+                 [json.dumps({"title": TITLE_WEIGHT, "body": BODY_WEIGHT})])
+
+
+def _title_text(title, subtitle) -> str:
+    return f"{title or ''}\n|\n{subtitle}" if subtitle else (title or "")
+
+
+def _index_rows(conn, sql: str, params: Sequence = ()) -> int:
+    rows = conn.execute(sql, params).fetchall()
+    conn.executemany(
+        f"INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (?, ?, ?)",
+        ((r[0], index_text(_title_text(r[1], r[2])), index_text(r[3])) for r in rows),
+    )
+    return len(rows)
+
+
+def index_issue(conn, issue_id: str) -> None:
+    """Index the articles of one issue (inside the load transaction)."""
+    _index_rows(_conn(conn), "select id, title, subtitle, body from articles where issue_id = ?", [issue_id])
+
+
+def unindex_issue(conn, issue_id: str) -> None:
+    """Remove an issue's articles from the index (before its rows are deleted).
+
+    A contentless FTS5 row is deleted by replaying the tokens it was indexed
+    with, recomputed from the article text; rows not in the index are skipped."""
+    conn = _conn(conn)
+    rows = conn.execute(
+        f"select a.id, a.title, a.subtitle, a.body from articles a"
+        f" join {FTS_TABLE}_docsize d on d.id = a.id where a.issue_id = ?", [issue_id]).fetchall()
+    conn.executemany(
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+        ((r[0], index_text(_title_text(r[1], r[2])), index_text(r[3])) for r in rows),
+    )
+
+
+def rebuild(db) -> int:
+    """Drop and rebuild the whole index from ``articles``; returns the count."""
+    conn = _conn(db)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    with conn:
+        _create(conn)
+        n = _index_rows(conn, "select id, title, subtitle, body from articles")
+    conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+    conn.commit()
+    return n
+
+
+# --------------------------------------------------------------------------
+# searching
+
+DbLike = Union[str, Path, sqlite3.Connection, "sqlite_utils.Database"]  # noqa: F821
+
+
+def _conn(db) -> sqlite3.Connection:
+    if isinstance(db, sqlite3.Connection):
+        return db
+    if hasattr(db, "conn"):
+        return db.conn
+    raise TypeError(f"expected a connection or sqlite_utils.Database, got {type(db).__name__}")
+
+
+def connect(db: DbLike) -> tuple[sqlite3.Connection, bool]:
+    """A connection for ``db`` and whether we opened it (read-only for paths)."""
+    if isinstance(db, (str, Path)):
+        p = Path(db)
+        if not p.exists():
+            raise FileNotFoundError(p)
+        conn = sqlite3.connect(f"file:{p.resolve().as_posix()}?mode=ro", uri=True)
+        register_functions(conn)
+        return conn, True
+    return _conn(db), False
+
+
+def _filters(conn, year, publisher, section, unit) -> tuple[list[str], list]:
+    where, params = [], []
+    if year is not None:
+        if isinstance(year, (tuple, list)):
+            where.append("i.year between ? and ?")
+            params += [int(year[0]), int(year[1])]
+        else:
+            where.append("i.year = ?")
+            params.append(int(year))
+    if publisher:
+        where.append("(i.publisher = ? or instr(i.publisher, ?) > 0)")
+        params += [publisher, publisher]
+    if section:
+        where.append("(a.section = ? or instr(a.section, ?) > 0)")
+        params += [section, section]
+    if unit and _exists(conn, "article_units") and _exists(conn, "units"):
+        where.append("EXISTS (select 1 from article_units au join units u on u.id = au.unit_id"
+                     " where au.article_id = a.id and (u.name = ? or au.surface = ?))")
+        params += [unit, unit]
+    return where, params
+
+
+def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publisher: Optional[str] = None,
+           section: Optional[str] = None, unit: Optional[str] = None, offset: int = 0,
+           html_snippet: bool = False) -> list[dict]:
+    """Ranked articles matching ``query``.
+
+    Each result: issue_id, article_id, title, date, publisher, section,
+    snippet (original text, matches in 【】 or <mark> with html_snippet),
+    score (higher is better), page_start, plus page_end, year, issue_no and
+    match ('exact' or 'words': jieba-split fallback).
+
+    ``year`` is a year or a (first, last) pair; ``publisher``/``section``
+    match exactly or as a substring; ``unit`` uses the article_units/units
+    tables when present, else requires the unit name in the text."""
+    conn, owned = connect(db)
+    try:
+        q = parse_query(query)
+        if unit and not (_exists(conn, "article_units") and _exists(conn, "units")):
+            q = Query(q.groups + [[unit]], q.exclude)
+        results = _run(conn, q, limit, offset, year, publisher, section, unit, html_snippet, "exact")
+        if not results and offset == 0:
+            wq = q.words()
+            if wq is not None:
+                results = _run(conn, wq, limit, offset, year, publisher, section, unit, html_snippet, "words")
+        return results
+    finally:
+        if owned:
+            conn.close()
+
+
+def _run(conn, q: Query, limit, offset, year, publisher, section, unit, html_snippet, mode) -> list[dict]:
+    expr = q.expression()
+    if not expr:
+        return []
+    where, params = _filters(conn, year, publisher, section, unit)
+    sql = (
+        f"select a.id, a.issue_id, a.title, a.subtitle, a.body, a.section, a.page_start, a.page_end,"
+        f" i.date, i.publisher, i.year, i.issue_no, {FTS_TABLE}.rank"
+        f" from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid"
+        f" join issues i on i.id = a.issue_id"
+        f" where {FTS_TABLE} match ?" + "".join(" and " + w for w in where) +
+        f" order by {FTS_TABLE}.rank limit ? offset ?"
+    )
+    rows = conn.execute(sql, [expr, *params, -1 if limit is None else int(limit), int(offset)]).fetchall()
+    terms = q.terms
+    mark = ("<mark>", "</mark>") if html_snippet else ("【", "】")
+    out = []
+    for (aid, iid, title, subtitle, body, sec, p0, p1, date, pub, yr, no, rank) in rows:
+        body_spans = highlight_spans(body or "", terms)
+        src = body if (body_spans or not (title and highlight_spans(title, terms))) else title
+        out.append({
+            "issue_id": iid,
+            "article_id": aid,
+            "title": title,
+            "date": date,
+            "publisher": pub,
+            "section": sec,
+            "snippet": snippet(src, terms, mark=mark, escape=html_snippet),
+            "score": -rank,
+            "page_start": p0,
+            "page_end": p1,
+            "year": yr,
+            "issue_no": no,
+            "match": mode,
+        })
+    return out
+
+
+def count(db: DbLike, query: str, *, by: str = "year", **filters) -> list[tuple]:
+    """Matching articles per period: by 'year', 'month' (YYYY-MM) or 'date'."""
+    key = {"year": "i.year", "month": "substr(i.date, 1, 7)", "date": "i.date"}[by]
+    conn, owned = connect(db)
+    try:
+        q = parse_query(query)
+        expr = q.expression()
+        if not expr:
+            return []
+        where, params = _filters(conn, filters.get("year"), filters.get("publisher"),
+                                 filters.get("section"), filters.get("unit"))
+        sql = (f"select {key} as k, count(*) from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid"
+               f" join issues i on i.id = a.issue_id where {FTS_TABLE} match ?"
+               + "".join(" and " + w for w in where) + " group by k order by k")
+        return [tuple(r) for r in conn.execute(sql, [expr, *params]).fetchall()]
+    finally:
+        if owned:
+            conn.close()
+
+
+def format_results(results: Sequence[dict]) -> str:
+    """Plain-text listing for the terminal."""
+    if not results:
+        return "no matches"
+    lines = []
+    for n, r in enumerate(results, 1):
+        where = " ".join(str(x) for x in (r.get("publisher"), _issue_label(r)) if x)
+        page = f" p.{r['page_start']}" if r.get("page_start") else ""
+        sec = f" [{r['section']}]" if r.get("section") else ""
+        lines.append(f"{n:>3}. {r.get('date') or '????-??-??'}  {r.get('title') or '(untitled)'}{sec}")
+        lines.append(f"     {where}{page}  issue {r['issue_id']} article {r['article_id']}")
+        if r.get("snippet"):
+            lines.append(f"     {r['snippet']}")
+    return "\n".join(lines)
+
+
+def _issue_label(r: dict) -> str:
+    if r.get("year") and r.get("issue_no"):
+        return f"{r['year']}年第{r['issue_no']}期"
+    return ""
+
+
+# --------------------------------------------------------------------------
+# SQL functions (datasette, sqlite3 connections)
+
+
+def _sql_match(q, column=None, mode=None):
+    col = column if column in ("title", "body") else None
+    return match_expression(q, col, mode or "exact") or '""'
+
+
+def _sql_snippet(text, q, html_mark=0):
+    terms = parse_query(q).terms
+    if html_mark:
+        return snippet(text, terms, mark=("<mark>", "</mark>"), escape=True)
+    return snippet(text, terms)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """bulletin_match(q[, column[, mode]]) -> FTS5 MATCH expression ('""' matches nothing);
+    bulletin_snippet(text, q[, html]) -> snippet of text around the match;
+    bulletin_tokens(text) -> the token string as indexed;
+    bulletin_normalize(text) -> normalised text."""
+    det = {"deterministic": True}
+    conn.create_function("bulletin_match", 1, _sql_match, **det)
+    conn.create_function("bulletin_match", 2, _sql_match, **det)
+    conn.create_function("bulletin_match", 3, _sql_match, **det)
+    conn.create_function("bulletin_snippet", 2, _sql_snippet, **det)
+    conn.create_function("bulletin_snippet", 3, _sql_snippet, **det)
+    conn.create_function("bulletin_tokens", 1, index_text, **det)
+    conn.create_function("bulletin_normalize", 1, normalize, **det)
