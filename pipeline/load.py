@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS issues (
     needs_review INTEGER NOT NULL DEFAULT 0,
     confidence REAL,
     methods TEXT,                   -- how pages were read, e.g. "text-layer" or "rapidocr"
+    pipeline_version TEXT,          -- stage versions (and OCR engine) that produced these rows
     loaded_at TEXT
 );
 CREATE TABLE IF NOT EXISTS articles (
@@ -135,7 +136,7 @@ def delete_issue(conn, issue_id: str) -> None:
     conn.execute("DELETE FROM issues WHERE id = ?", [issue_id])
 
 
-def load_issue(db: sqlite_utils.Database, issue: Issue) -> str:
+def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "") -> str:
     """Write ``issue`` in one transaction, replacing an earlier load. Returns its id."""
     doc, meta = issue.doc, issue.meta
     iid = doc.doc_id
@@ -147,14 +148,14 @@ def load_issue(db: sqlite_utils.Database, issue: Issue) -> str:
         conn.execute(
             "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
             " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"
-            " article_count, toc, sections, flags, needs_review, confidence, methods, loaded_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " article_count, toc, sections, flags, needs_review, confidence, methods, pipeline_version,"
+            " loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [iid, doc.source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
              meta.total_no, meta.special, meta.date, meta.printed_date, meta.copies, meta.disclosure,
              _json(meta.recipients), _json(meta.cc), len(issue.pages), len(issue.articles),
              _json(meta.toc), _json(meta.sections), _json(meta.flags),
              int(bool(meta.flags) or issue_conf < LOW_CONFIDENCE), round(issue_conf, 4),
-             ",".join(sorted({p.method for p in issue.pages})), _now()],
+             ",".join(sorted({p.method for p in issue.pages})), pipeline_version, _now()],
         )
         conn.executemany(
             "INSERT INTO pages (id, issue_id, page_no, text, method, confidence, needs_review,"

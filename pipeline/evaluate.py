@@ -1,0 +1,144 @@
+"""Score an archive against ground-truth JSON (the corpus README's format).
+
+Per input: metadata field accuracy, article precision/recall/F1 (articles
+matched by title, tolerant of OCR errors), title exact-match rate among
+matched articles, body and page character error rates (whitespace ignored).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+META_FIELDS = ["title", "publisher", "year", "issue_no", "total_no", "special", "date",
+               "printed_date", "copies", "disclosure", "recipients", "cc"]
+TITLE_MATCH = 0.8   # normalised similarity for a predicted title to count as the same article
+
+
+def _ns(t) -> str:
+    return re.sub(r"\s+", "", t or "")
+
+
+def cer_parts(pred: str, truth: str) -> tuple[int, int]:
+    p, t = _ns(pred), _ns(truth)
+    return Levenshtein.distance(p, t), len(t)
+
+
+def _sim(a: str, b: str) -> float:
+    return Levenshtein.normalized_similarity(_ns(a), _ns(b))
+
+
+def match_articles(pred: list[dict], truth: list[dict]) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching by title similarity, best pairs first."""
+    pairs = sorted(((_sim(p["title"], t["title"]), i, j) for i, p in enumerate(pred)
+                    for j, t in enumerate(truth)), reverse=True)
+    used_p, used_t, out = set(), set(), []
+    for s, i, j in pairs:
+        if s < TITLE_MATCH:
+            break
+        if i in used_p or j in used_t:
+            continue
+        used_p.add(i)
+        used_t.add(j)
+        out.append((i, j))
+    return out
+
+
+def score_issue(db, issue_id: str, truth: dict) -> dict:
+    conn = db.conn if hasattr(db, "conn") else db
+    conn_row = conn.execute("SELECT * FROM issues WHERE id = ?", [issue_id])
+    cols = [d[0] for d in conn_row.description]
+    row = dict(zip(cols, conn_row.fetchone()))
+    meta_ok = {}
+    for f in META_FIELDS:
+        v = row.get(f)
+        if f in ("recipients", "cc"):
+            v = json.loads(v) if v else []
+        meta_ok[f] = v == truth["issue"].get(f)
+    cur = conn.execute("SELECT title, body, section, subtitle, page_start, page_end FROM articles"
+                       " WHERE issue_id = ? ORDER BY seq", [issue_id])
+    pred = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    tarts = truth["articles"]
+    pairs = match_articles(pred, tarts)
+    tp = len(pairs)
+    precision = tp / len(pred) if pred else 0.0
+    recall = tp / len(tarts) if tarts else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    exact = sum(1 for i, j in pairs if _ns(pred[i]["title"]) == _ns(tarts[j]["title"]))
+    bd = bn = 0
+    for i, j in pairs:
+        d, n = cer_parts(pred[i]["body"], tarts[j]["body"])
+        bd, bn = bd + d, bn + n
+    # unmatched truth articles count as fully missing body text
+    for j in set(range(len(tarts))) - {j for _, j in pairs}:
+        bn += len(_ns(tarts[j]["body"]))
+        bd += len(_ns(tarts[j]["body"]))
+    cur = conn.execute("SELECT page_no, text FROM pages WHERE issue_id = ?", [issue_id])
+    ptext = {n: t for n, t in cur.fetchall()}
+    pd_ = pn = 0
+    for p in truth.get("pages", []):
+        d, n = cer_parts(ptext.get(p["page_no"], ""), p["text"])
+        pd_, pn = pd_ + d, pn + n
+    return {
+        "meta_correct": sum(meta_ok.values()), "meta_total": len(META_FIELDS),
+        "meta_wrong": [f for f, ok in meta_ok.items() if not ok],
+        "articles_pred": len(pred), "articles_truth": len(tarts), "matched": tp,
+        "precision": precision, "recall": recall, "f1": f1,
+        "title_exact": exact, "body_dist": bd, "body_len": bn, "page_dist": pd_, "page_len": pn,
+        "body_cer": bd / bn if bn else 0.0, "page_cer": pd_ / pn if pn else 0.0,
+    }
+
+
+def evaluate(db, truth_dir) -> dict:
+    """Score every archived input named in the truth files. Returns per-input rows and totals."""
+    conn = db.conn if hasattr(db, "conn") else db
+    by_name = {}
+    for iid, src, cond in conn.execute("SELECT id, source_path, methods FROM issues"):
+        by_name[Path(src.rstrip("/")).name] = iid
+    rows = []
+    for tf in sorted(Path(truth_dir).glob("*.json")):
+        truth = json.loads(tf.read_text(encoding="utf-8"))
+        for inp in truth.get("inputs", []):
+            name = inp["file"].rstrip("/")
+            if name not in by_name:
+                continue
+            r = score_issue(conn, by_name[name], truth)
+            r.update({"input": name, "condition": inp.get("condition", "")})
+            rows.append(r)
+    return {"inputs": rows, "overall": _total(rows),
+            "by_condition": {c: _total([r for r in rows if r["condition"] == c])
+                             for c in sorted({r["condition"] for r in rows})}}
+
+
+def _total(rows: list[dict]) -> dict:
+    if not rows:
+        return {}
+    s = lambda k: sum(r[k] for r in rows)
+    pred, truth, tp = s("articles_pred"), s("articles_truth"), s("matched")
+    p = tp / pred if pred else 0.0
+    r = tp / truth if truth else 0.0
+    return {"inputs": len(rows), "meta_accuracy": s("meta_correct") / s("meta_total"),
+            "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "title_exact": s("title_exact") / tp if tp else 0.0,
+            "body_cer": s("body_dist") / s("body_len") if s("body_len") else 0.0,
+            "page_cer": s("page_dist") / s("page_len") if s("page_len") else 0.0}
+
+
+def format_table(result: dict) -> str:
+    head = f"{'input':24} {'cond':8} {'meta':>6} {'P':>6} {'R':>6} {'F1':>6} {'title=':>6} {'bodyCER':>8} {'pageCER':>8}  wrong fields"
+    lines = [head, "-" * len(head)]
+    for r in result["inputs"]:
+        lines.append(f"{r['input']:24} {r['condition']:8} {r['meta_correct'] / r['meta_total']:6.1%} "
+                     f"{r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
+                     f"{(r['title_exact'] / r['matched'] if r['matched'] else 0):6.1%} "
+                     f"{r['body_cer']:8.2%} {r['page_cer']:8.2%}  {','.join(r['meta_wrong'])}")
+    lines.append("-" * len(head))
+    groups = list(result.get("by_condition", {}).items()) + [("ALL", result["overall"])]
+    for name, t in groups:
+        if not t:
+            continue
+        lines.append(f"{name:24} {'':8} {t['meta_accuracy']:6.1%} {t['precision']:6.3f} {t['recall']:6.3f} "
+                     f"{t['f1']:6.3f} {t['title_exact']:6.1%} {t['body_cer']:8.2%} {t['page_cer']:8.2%}")
+    return "\n".join(lines)
