@@ -259,6 +259,8 @@ _width_cache: dict[tuple[str, str], float] = {}
 
 
 def _font_for(ch: str, font: str) -> str:
+    if not _fonts_ready:
+        register_fonts()
     if ord(ch) in _cmaps[font] or ch.isspace():
         return font
     other = HEI if font == BODY else BODY
@@ -270,6 +272,7 @@ def char_width(ch: str, font: str, size: float) -> float:
     w = _width_cache.get(key)
     if w is None:
         from reportlab.pdfbase import pdfmetrics
+        register_fonts()
         w = pdfmetrics.stringWidth(ch, font, 1000.0) / 1000.0
         _width_cache[key] = w
     return w * size
@@ -468,7 +471,19 @@ def _title_lines(a: ArticleSpec, size: float) -> list[str]:
             raise ValueError(f"title_lines do not join to the title: {a.title}")
         return list(a.title_lines)
     width = RIGHT - LEFT - 2 * size
-    lines = wrap([(c, HEI) for c in a.title], size, width)
+    chars = [(c, HEI) for c in a.title]
+    lines = wrap(chars, size, width)
+    n = len(lines)
+    if n > 1:
+        # balance the lines: narrowest width that still needs n lines
+        lo, hi = width / n, width
+        for _ in range(20):
+            mid = (lo + hi) / 2
+            if len(wrap(chars, size, mid)) > n:
+                lo = mid
+            else:
+                hi = mid
+        lines = wrap(chars, size, hi)
     return ["".join(c for c, _ in ln["chars"]) for ln in lines]
 
 
@@ -1096,7 +1111,7 @@ def render_scans(spec_or_pdf: Union[BulletinSpec, str, os.PathLike], out_path: U
                 sizes.append((w, h))
                 skews.append(ang)
                 del buf, im
-            pdf.save(str(out_path))
+            pdf.save(str(out_path), deterministic_id=True)
             pdf.close()
     finally:
         if tmp is not None:
@@ -1138,6 +1153,8 @@ def _gen01() -> BulletinSpec:
               units=["市机关事务管理局", "各区（县）机关事务管理部门"]),
             A(section="工作动态",
               title="市机关事务管理局联合市发展改革委开展2022年全国节能宣传周和全国低碳日系列活动",
+              title_lines=["市机关事务管理局联合市发展改革委开展",
+                           "2022年全国节能宣传周和全国低碳日系列活动"],
               paragraphs=[
                   "6月13日至19日，市机关事务管理局联合市发展改革委开展2022年全国节能宣传周和全国低碳日系列活动，围绕“绿色低碳，节能先行”主题，在市级机关集中办公区设置宣传展板，发放节能宣传手册3000余份。",
                   "活动期间，市级机关开展“熄灯一小时”“绿色出行日”等体验活动，组织干部职工参观市新能源汽车展示中心和公共机构能耗监测平台，举办节能知识网络竞赛，共有2600余人参与答题。",
@@ -1175,15 +1192,218 @@ def _gen01() -> BulletinSpec:
     )
 
 
+def _gen02() -> BulletinSpec:
+    A = ArticleSpec
+    return BulletinSpec(
+        id="gen02",
+        title="工作简报",
+        masthead_lines=["工 作 简 报"],
+        publisher="南河县农业农村局",
+        date="2022-09-06",
+        issue_no=12, issue_style="cn", date_style="cn",
+        footer_style="baosongfa",
+        report_to=["县委办公室", "县人民政府办公室", "市农业农村局"],
+        send_to=["县人大常委会办公室", "县政协办公室", "县委农村工作领导小组成员单位"],
+        issue_to=["各乡（镇）人民政府", "局机关各股室", "局属各单位"],
+        printed_by="南河县农业农村局办公室",
+        copies=40, copies_spaced=False,
+        queries=["秋粮", "高标准农田", "王海燕", "农民丰收节", "稻谷"],
+        articles=[
+            A(title="我县全力抓好秋粮生产确保颗粒归仓",
+              subtitle="全县秋粮播种面积稳定在42.6万亩",
+              paragraphs=[
+                  "8月30日，全县秋粮生产暨秋收秋种工作会议在县农业农村局召开。副县长王海燕出席会议并讲话，各乡（镇）分管负责同志和县农业农村局相关股室负责人参加会议。",
+                  "会议通报，今年全县秋粮播种面积稳定在42.6万亩，其中水稻28.3万亩、玉米9.1万亩、大豆及其他作物5.2万亩。受前期持续高温干旱影响，部分乡（镇）水稻出现结实率下降等情况，县农业农村局及时组织农技人员分片包干、进村入户，指导农户科学灌溉、追施穗肥、防控病虫害，最大限度减少灾害损失。",
+                  Heading("一、抓好田间管理"),
+                  "各乡（镇）要组织农技人员深入田间地头，针对不同作物生育进程分类指导，重点抓好晚稻后期水肥管理和稻飞虱、稻纵卷叶螟等病虫害统防统治，确保秋粮稳产。",
+                  Heading("二、抓好机收减损"),
+                  "县农业农村局将组织农机合作社提前检修收获机械，合理调度跨区作业机具，开展机收减损技能培训，力争水稻机收损失率控制在百分之三以内。",
+                  Heading("三、抓好烘干收储"),
+                  "各乡（镇）要统筹用好现有烘干设施，引导种粮大户和合作社错峰收获、及时烘干，协调粮食收储企业做好收购准备，防止出现“卖粮难”。",
+              ],
+              event_dates=["2022-08-30"],
+              units=["县农业农村局", "各乡（镇）", "农机合作社"]),
+            A(title="县农业农村局开展高标准农田建设项目质量督查",
+              title_lines=["县农业农村局开展", "高标准农田建设项目质量督查"],
+              paragraphs=[
+                  "8月22日至26日，县农业农村局组成3个督查组，对2022年度高标准农田建设项目开展质量督查。督查组深入7个项目区，采取查阅资料、现场量测、走访群众等方式，重点督查灌排工程、田间道路、土壤改良等建设内容和工程进度。",
+                  "督查发现，全县今年新建高标准农田3.5万亩，已完成工程量的百分之八十一，总体进展顺利，但个别标段存在渠道砌筑不规范、资料归档不及时等问题。督查组已现场反馈，要求施工单位限期整改，监理单位加强旁站监督，确保项目建一片、成一片、见效一片。",
+              ],
+              event_dates=["2022-08-22", "2022-08-26"],
+              units=["县农业农村局"]),
+            A(title="“中国农民丰收节”南河县系列活动即将启动",
+              paragraphs=[
+                  "今年9月23日是第五个“中国农民丰收节”。县农业农村局会同县文化和旅游局、县供销合作社，拟在石桥镇举办“庆丰收·迎盛会”系列活动，内容包括农产品展销、农耕文化展示、稻谷收割比赛和乡村文艺演出等。",
+                  "活动将集中展示全县脱贫攻坚成果巩固和乡村振兴工作成效，组织50余家农业经营主体参加展销，推动“南河贡米”“南河山茶油”等特色农产品品牌走出去。",
+              ],
+              event_dates=["2022-09-23"],
+              units=["县农业农村局", "县文化和旅游局", "县供销合作社", "石桥镇"]),
+        ],
+    )
+
+
+def _gen03() -> BulletinSpec:
+    A = ArticleSpec
+    return BulletinSpec(
+        id="gen03",
+        title="临江市应急管理局工作简报",
+        masthead_lines=["临江市应急管理局", "工作简报"],
+        publisher="临江市应急管理局",
+        date="2023-07-12",
+        special="特刊", issue_no=None,
+        pub_date_layout="one-line",
+        toc=True, toc_bullet="◆",
+        section_style="diamond", section_red=True,
+        title_size=22.0,
+        recipients=[["市委办公室", "市政府办公室", "市防汛抗旱指挥部各成员单位"],
+                    ["各县（市、区）应急管理局"]],
+        cc=["省应急管理厅", "省防汛抗旱指挥部办公室"],
+        disclosure="主动公开",
+        printed_by="临江市应急管理局办公室",
+        printed_date="2023-07-13",
+        copies=50,
+        queries=["防汛", "转移", "陈立新", "水库", "应急演练"],
+        articles=[
+            A(section="防汛动态",
+              title="全市迅速应对今年首轮强降雨过程",
+              editor_note="7月9日至11日，我市遭遇今年入汛以来最强降雨过程。全市各级各部门闻“汛”而动，全力以赴做好防汛救灾各项工作，实现了人员零伤亡。现将有关情况专刊编发，供参考。",
+              paragraphs=[
+                  "7月9日至11日，受高空低槽和西南暖湿气流共同影响，我市出现大范围强降雨天气，全市平均降雨量达到126毫米，最大累计降雨量出现在北山县青石乡，达到318毫米，境内沅溪、白水河等主要河流出现超警戒水位。",
+                  Heading("一、提前部署，压紧压实责任"),
+                  "7月8日，市防汛抗旱指挥部召开防汛会商调度会，市委常委、副市长陈立新主持会议，提前启动防汛Ⅳ级应急响应，并于7月10日提升至Ⅲ级。各级防汛责任人全部到岗到位，市级领导分片包干赴一线督导。",
+                  Heading("二、科学调度，全力转移避险"),
+                  "全市累计发布预警信息1.2万条，组织转移受威胁群众6832人，其中北山县转移2940人。市应急管理局会同市水利局对全市47座中小型水库实行“一库一策”调度，提前预泄腾库，确保水库安全度汛。",
+                  Heading("三、及时救助，保障基本生活"),
+                  "灾情发生后，市应急管理局第一时间启动救灾物资调拨程序，向受灾县（市、区）调拨帐篷、折叠床、棉被等救灾物资1.1万件，及时安排受灾群众临时生活。",
+              ],
+              event_dates=["2023-07-09", "2023-07-11", "2023-07-08", "2023-07-10"],
+              units=["市防汛抗旱指挥部", "市应急管理局", "市水利局", "北山县"]),
+            A(section="防汛动态",
+              title="市防汛抗旱指挥部组织开展山洪灾害应急演练",
+              title_lines=["市防汛抗旱指挥部组织开展", "山洪灾害应急演练"],
+              paragraphs=[
+                  "6月28日，市防汛抗旱指挥部在北山县青石乡组织开展山洪灾害应急演练。演练模拟强降雨引发山洪、道路中断、群众被困等险情，检验了监测预警、转移避险、抢险救援等环节的协同能力。市消防救援支队、市应急救援队和乡村两级干部群众共380余人参加演练。",
+              ],
+              event_dates=["2023-06-28"],
+              units=["市防汛抗旱指挥部", "市消防救援支队", "市应急救援队", "北山县青石乡"]),
+            A(section="基层声音",
+              title="北山县“三个一”机制筑牢山区防汛安全防线",
+              title_lines=["北山县“三个一”机制", "筑牢山区防汛安全防线"],
+              paragraphs=[
+                  "北山县针对山高坡陡、人口分散的实际，建立“一张明白卡、一支巡查队、一个避险点”防汛工作机制，为全县1.6万户山区群众发放防汛避险明白卡，组建村级巡查队215支，落实避险安置点96个。此轮强降雨期间，该县提前转移群众2940人，未发生人员伤亡。",
+              ],
+              units=["北山县"]),
+            A(section="基层声音",
+              title="江南区网格员成为防汛“前哨”",
+              paragraphs=[
+                  "江南区将防汛工作纳入基层网格化管理，全区1260名网格员在强降雨期间逐户排查低洼地带和危旧房屋，第一时间上报险情27处，协助转移群众430人。",
+              ],
+              units=["江南区"]),
+        ],
+    )
+
+
+def _gen04() -> BulletinSpec:
+    A = ArticleSpec
+    return BulletinSpec(
+        id="gen04",
+        title="文化旅游工作简报",
+        publisher="北岭市文化广电旅游局",
+        date="2023-10-09",
+        special="增刊", issue_no=1,
+        pub_date_layout="one-line",
+        toc=True, toc_bullet="◆",
+        section_style="plain",
+        recipients=[["市委办公室", "市政府办公室", "市委宣传部"],
+                    ["各县（区）文化广电旅游局", "局机关各科室", "局属各单位"]],
+        cc=[],
+        disclosure="主动公开",
+        printed_by="北岭市文化广电旅游局办公室",
+        printed_date="2023-10-10",
+        copies=35,
+        queries=["国庆", "游客", "古城", "非遗", "安全检查"],
+        articles=[
+            A(section="假日综述",
+              title="国庆假期全市文化旅游市场安全有序",
+              paragraphs=[
+                  "9月29日至10月6日，全市共接待游客286.4万人次，同比增长百分之三十四；实现旅游收入21.7亿元，同比增长百分之四十一。北岭古城、云台山、月湖湿地公园等重点景区游客接待量均创历史新高，全市未发生重大旅游安全事故和有效投诉。",
+                  "假期前，市文化广电旅游局会同市市场监管局、市公安局等部门开展节前安全检查，检查景区、星级饭店、娱乐场所等经营单位132家，整改安全隐患41处。",
+              ],
+              event_dates=["2023-09-29", "2023-10-06"],
+              units=["市文化广电旅游局", "市市场监管局", "市公安局"]),
+            A(section="基层动态", run_in=True,
+              title="北岭古城推出夜游新场景",
+              paragraphs=[
+                  "国庆期间，北岭古城推出“灯影古城”夜游项目，开放古城墙夜间游览线路，举办非遗展演和特色市集，日均接待夜游游客3.2万人次。",
+              ],
+              units=["北岭古城"]),
+            A(section="基层动态", run_in=True,
+              title="云台县开展非遗进景区活动",
+              paragraphs=[
+                  "10月2日，云台县在云台山景区举办非遗展演周，组织剪纸、竹编、皮影戏等12个非遗项目进驻景区，传承人现场展示技艺，吸引游客驻足体验。",
+              ],
+              event_dates=["2023-10-02"],
+              units=["云台县", "云台山景区"]),
+            A(section="基层动态", run_in=True,
+              title="湖滨区强化假日文化市场执法检查",
+              paragraphs=[
+                  "假日期间，湖滨区文化市场综合执法大队每天安排两个检查组，对辖区网吧、歌舞娱乐场所和剧本娱乐经营场所开展执法检查，共出动执法人员96人次，检查经营场所58家次，责令整改问题6个。",
+              ],
+              units=["湖滨区文化市场综合执法大队"]),
+        ],
+    )
+
+
+def _gen05() -> BulletinSpec:
+    A = ArticleSpec
+    return BulletinSpec(
+        id="gen05",
+        title="西川县卫生健康信息",
+        publisher="西川县卫生健康局",
+        date="2024-04-18",
+        issue_no=5, total_no=45, issue_style="plain",
+        recipients=[["县委办公室", "县政府办公室", "县人大常委会办公室", "县政协办公室"],
+                    ["各乡（镇）卫生院", "县直各医疗卫生单位"]],
+        cc=["市卫生健康委员会"],
+        disclosure="依申请公开",
+        printed_by="西川县卫生健康局办公室",
+        copies=30,
+        queries=["家庭医生", "义诊", "李秀英", "医共体", "健康"],
+        articles=[
+            A(title="西川县医共体总医院与各乡（镇）卫生院签订家庭医生签约服务提质增效责任书",
+              title_lines=["西川县医共体总医院与各乡（镇）卫生院签订",
+                           "家庭医生签约服务提质增效责任书"],
+              paragraphs=[
+                  "4月10日，西川县召开2024年家庭医生签约服务工作推进会，县医共体总医院与全县14个乡（镇）卫生院签订家庭医生签约服务提质增效责任书。县卫生健康局党组书记、局长李秀英出席会议并讲话。",
+                  "今年，全县将组建家庭医生团队126个，重点人群签约服务覆盖率达到百分之七十五以上，为高血压、糖尿病患者提供个性化健康管理服务。县卫生健康局将把签约服务质量纳入乡（镇）卫生院年度绩效考核，推动签约服务由“签得上”向“服务好”转变。",
+              ],
+              event_dates=["2024-04-10"],
+              units=["县医共体总医院", "乡（镇）卫生院", "县卫生健康局"]),
+            A(title="县人民医院专家团队赴偏远乡镇开展义诊活动",
+              paragraphs=[
+                  "4月13日，县人民医院组织心内科、儿科、眼科等8个科室的专家，赴高岩乡、白马乡开展“健康送基层”义诊活动，免费为群众测量血压血糖、开展眼科筛查，现场发放健康宣传资料1500余份，义诊群众620余人次。",
+                  "活动期间，专家团队还对乡卫生院医务人员开展了常见病诊疗规范和急救技能培训，进一步提升基层医疗服务能力。",
+              ],
+              event_dates=["2024-04-13"],
+              units=["县人民医院", "高岩乡", "白马乡"]),
+            A(title="全县开展爱国卫生月活动",
+              paragraphs=[
+                  "4月是第36个爱国卫生月。县爱国卫生运动委员会办公室组织开展以“环境卫生同治理，健康生活共参与”为主题的系列活动，发动机关干部、志愿者和群众清理卫生死角，普及健康知识，倡导文明健康绿色环保生活方式。",
+              ],
+              units=["县爱国卫生运动委员会办公室"]),
+        ],
+    )
+
+
 def sample_specs() -> list[BulletinSpec]:
     """Invented sample issues covering the typographic variants."""
-    return [_gen01()]
+    return [_gen01(), _gen02(), _gen03(), _gen04(), _gen05()]
 
 
 # --------------------------------------------------------------------------
 # Writing the samples
 
-SCAN_SAMPLE = ("gen01", "mild", "pdf")     # (issue id, condition, container) of the scanned sample
+SCAN_SAMPLE = ("gen05", "mild", "pdf")     # (issue id, condition, container) of the scanned sample
 
 
 def write_samples(out_dir: Union[str, os.PathLike], scans: bool = True,
@@ -1205,7 +1425,7 @@ def write_samples(out_dir: Union[str, os.PathLike], scans: bool = True,
         if scans and spec.id == SCAN_SAMPLE[0]:
             _, cond, container = SCAN_SAMPLE
             name = f"{spec.id}-{cond}" + ("/" if container.endswith("folder") else "." + container)
-            render_scans(pdf_path, out / name.rstrip("/"), container, cond, dpi=200, seed=1)
+            render_scans(pdf_path, out / name.rstrip("/"), container, cond, dpi=200, seal=True, seed=1)
             truth["inputs"].append({"file": name, "condition": cond})
         with open(tdir / f"{spec.id}.json", "w", encoding="utf-8") as f:
             json.dump(truth, f, ensure_ascii=False, indent=1)
