@@ -59,6 +59,7 @@ from typing import Iterable, Optional, Sequence, Union
 
 FTS_TABLE = "articles_fts"
 META_TABLE = "search_meta"
+VIEW = "article_index"   # articles with their issue's date/year/publisher (facets, browsing)
 # Bump when normalisation or tokenisation changes: existing indexes are then
 # rebuilt by ensure_schema (a contentless index can only be maintained with
 # the exact tokens it was built from).
@@ -379,6 +380,13 @@ FTS_SQL = (
 )
 
 
+VIEW_SQL = (
+    f"CREATE VIEW IF NOT EXISTS {VIEW} AS SELECT a.id, a.issue_id, i.date, i.year, i.publisher,"
+    " i.issue_no, a.seq, a.section, a.title, a.page_start, a.page_end, a.needs_review"
+    " FROM articles a JOIN issues i ON i.id = a.issue_id"
+)
+
+
 def _exists(conn, name: str) -> bool:
     return conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() is not None
 
@@ -388,6 +396,7 @@ def ensure_schema(conn) -> None:
     tokenizer version.  Idempotent."""
     conn = _conn(conn)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute(VIEW_SQL)
     row = conn.execute(f"select value from {META_TABLE} where key = 'tokenizer_version'").fetchone()
     if row and row[0] == TOKENIZER_VERSION and _exists(conn, FTS_TABLE):
         return
@@ -502,13 +511,14 @@ def _filters(conn, year, publisher, section, unit) -> tuple[list[str], list]:
 
 def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publisher: Optional[str] = None,
            section: Optional[str] = None, unit: Optional[str] = None, offset: int = 0,
-           html_snippet: bool = False) -> list[dict]:
+           html_snippet: bool = False, fallback: bool = True) -> list[dict]:
     """Ranked articles matching ``query``.
 
     Each result: issue_id, article_id, title, date, publisher, section,
     snippet (original text, matches in 【】 or <mark> with html_snippet),
     score (higher is better), page_start, plus page_end, year, issue_no and
-    match ('exact' or 'words': jieba-split fallback).
+    match ('exact' or 'words': when the exact query finds nothing and
+    ``fallback`` is true, long terms are split into jieba words and ANDed).
 
     ``year`` is a year or a (first, last) pair; ``publisher``/``section``
     match exactly or as a substring; ``unit`` uses the article_units/units
@@ -519,7 +529,7 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
         if unit and not (_exists(conn, "article_units") and _exists(conn, "units")):
             q = Query(q.groups + [[unit]], q.exclude)
         results = _run(conn, q, limit, offset, year, publisher, section, unit, html_snippet, "exact")
-        if not results and offset == 0:
+        if not results and offset == 0 and fallback:
             wq = q.words()
             if wq is not None:
                 results = _run(conn, wq, limit, offset, year, publisher, section, unit, html_snippet, "words")
