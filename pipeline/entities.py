@@ -305,7 +305,16 @@ def _tokens(text: str) -> list[_Tok]:
             rest = w[len(sp):]
             toks.append(_Tok(rest, pseg.dt.word_tag_tab.get(rest, "n"), pos + len(sp)))
         else:
-            toks.append(_Tok(w, f, pos))
+            post = next((p for p in ("常委", "副书记", "书记", "委员", "主任", "副主任") if
+                         w.endswith(p) and len(w) > len(p) and ORGANS.match(w[:-len(p)])), None)
+            if post:
+                toks.append(_Tok(w[:-len(post)], "nt", pos))
+                toks.append(_Tok(post, "n", pos + len(w) - len(post)))
+            elif w == "办" and toks and ORGANS.match(toks[-1].w) and toks[-1].e == pos:
+                prev = toks.pop()
+                toks.append(_Tok(prev.w + w, "nt", prev.s))
+            else:
+                toks.append(_Tok(w, f, pos))
         pos += len(w)
     return toks
 
@@ -315,7 +324,7 @@ _NOUNISH = {"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "j", "l", "zg", "ng", "n
 
 def _is_head(t: _Tok) -> bool:
     w = t.w
-    if w in STOP_WORDS:
+    if w in STOP_WORDS or w in POST_SET:
         return False
     if ORGANS.match(w) or w in TOP_ORGANS or w in _added and _head_of(w):
         return True
@@ -344,6 +353,16 @@ def _inner_ok(t: _Tok) -> bool:
     return f in _NOUNISH
 
 
+def _head_within(toks: list[_Tok], k: int, limit: int) -> bool:
+    """A head follows within ``limit`` name-like tokens from ``k``."""
+    for j in range(k, min(len(toks), k + limit)):
+        if _is_head(toks[j]):
+            return True
+        if not _inner_ok(toks[j]):
+            return False
+    return False
+
+
 def _segments(text: str, toks: list[_Tok]) -> list[tuple[int, int]]:
     """Runs of tokens that may form unit names: list of (first, last) token index."""
     runs, i, n = [], 0, len(toks)
@@ -351,6 +370,11 @@ def _segments(text: str, toks: list[_Tok]) -> list[tuple[int, int]]:
     while i < n:
         t = toks[i]
         ok = _inner_ok(t) or _is_head(t)
+        if not ok and t.w in ("和", "与") and start is not None and i > start and \
+                not _is_head(toks[i - 1]) and toks[i - 1].w not in GENERIC_MODIFIERS and \
+                i + 1 < n and toks[i + 1].w[:1] not in "省市县区州乡镇各" and \
+                _head_within(toks, i + 1, 3):
+            ok = True
         # bracketed alternatives inside a name: 各乡（镇）中心学校, 各县（市、区）…
         if not ok and t.w in ("（", "(") and start is not None:
             j, inner = i + 1, ""
@@ -577,13 +601,12 @@ def _region_of(publisher: Optional[str]) -> dict:
         if m.group(0) in MUNICIPALITIES:
             info["city"] = m.group(0)
         rest = rest[m.end():]
-    for level, suffixes in (("city", "市州盟"), ("district", "区"), ("county", "县旗")):
-        m = re.match(f"^([{HAN}]{{1,6}}?[{suffixes}])(?=[{HAN}]{{2,}})", rest)
-        if m and not rest.startswith(("市场", "区域", "县域")):
-            stem = m.group(1)
-            if len(stem) >= 2:
-                info[level] = stem if level != "city" or "province" not in info or True else stem
-                rest = rest[m.end():]
+    for level, suffix in (("city", "(?:市(?!场)|州|盟)"), ("district", "区(?!域)"),
+                          ("county", "(?:县(?!域)|旗)")):
+        m = re.match(f"^([{HAN}]{{1,6}}?{suffix})(?=[{HAN}]{{2,}})", rest)
+        if m and len(m.group(1)) >= 2 and m.group(1)[0] not in "省市县区":
+            info[level] = m.group(1)
+            rest = rest[m.end():]
     info["type"] = rest
     return info
 
@@ -604,7 +627,7 @@ def unit_level(name: str) -> str:
         level = "province"
         pos = m.end()
     # the last administrative component before the organisation words
-    for mm in re.finditer(f"[{HAN}]{{1,6}}?([市州县区旗])", name[pos:pos + 12]):
+    for mm in re.finditer(f"[{HAN}]{{1,6}}?(市(?!场)|州|县(?!域)|区(?!域)|旗)", name[pos:pos + 12]):
         word = mm.group(0)
         if mm.start() != 0:
             break
@@ -615,7 +638,7 @@ def unit_level(name: str) -> str:
         break
     if level == "unknown":
         c = name[:1]
-        if c in LEVEL_CHARS and not name.startswith(("市场", "区域")):
+        if c in LEVEL_CHARS and not name.startswith(("市场", "区域", "县域")):
             level = LEVEL_CHARS[c]
         elif name.startswith(("团省委",)):
             level = "province"
@@ -676,7 +699,9 @@ def resolve_unit(surface: str, publisher: Optional[str] = None) -> Resolution:
                 name = place + "县" + ptype if not place.endswith(("县", "区")) else place + ptype
                 return Resolution(name, 0.6, "county", None)
     # 7. a sub-unit of the publisher's own organisation (政策法规处 in its own bulletin)?
-    return Resolution(surface, 0.5 if _relative(surface) else 1.0, unit_level(surface), None)
+    level = unit_level(surface)
+    complete = level != "unknown" and not _relative(surface)
+    return Resolution(surface, 1.0 if complete else 0.5, level, _parent(surface) if complete else None)
 
 
 def _relative(surface: str) -> bool:
