@@ -1007,6 +1007,61 @@ def _tiff_frame(arr: "np.ndarray", mode: str):
     return im, "tiff_adobe_deflate"
 
 
+class _ImagePdfWriter:
+    """Minimal PDF writer for image-only PDFs: one JPEG per page, each page
+    written to disk as soon as it is added (nothing accumulates in memory)."""
+
+    def __init__(self, path: Path):
+        self.f = open(path, "wb")
+        self.offsets: dict[int, int] = {}
+        self.kids: list[int] = []
+        self.next_obj = 3                   # 1 = catalog, 2 = page tree
+        self.f.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+    def _obj(self, num: int, body: bytes, stream: Optional[bytes] = None):
+        self.offsets[num] = self.f.tell()
+        self.f.write(b"%d 0 obj\n" % num)
+        self.f.write(body)
+        if stream is not None:
+            self.f.write(b"\nstream\n")
+            self.f.write(stream)
+            self.f.write(b"\nendstream")
+        self.f.write(b"\nendobj\n")
+
+    def add_jpeg_page(self, jpeg: bytes, size: tuple[int, int], gray: bool, dpi: int):
+        w, h = size
+        pw, ph = w * 72.0 / dpi, h * 72.0 / dpi
+        img, content, page = self.next_obj, self.next_obj + 1, self.next_obj + 2
+        self.next_obj += 3
+        cs = b"/DeviceGray" if gray else b"/DeviceRGB"
+        self._obj(img, b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s "
+                       b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>" % (w, h, cs, len(jpeg)), jpeg)
+        draw = b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (pw, ph)
+        self._obj(content, b"<< /Length %d >>" % len(draw), draw)
+        self._obj(page, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.4f %.4f] "
+                        b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+                  % (pw, ph, img, content))
+        self.kids.append(page)
+
+    def close(self):
+        kids = b" ".join(b"%d 0 R" % k for k in self.kids)
+        self._obj(2, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self.kids)))
+        self._obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+        xref = self.f.tell()
+        n = self.next_obj
+        self.f.write(b"xref\n0 %d\n0000000000 65535 f \n" % n)
+        for num in range(1, n):
+            self.f.write(b"%010d 00000 n \n" % self.offsets[num])
+        self.f.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (n, xref))
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def render_scans(spec_or_pdf: Union[BulletinSpec, str, os.PathLike], out_path: Union[str, os.PathLike],
                  container: str, condition: str, dpi: Optional[int] = None, rotate: int = 0,
                  skew: Optional[float] = None, seal: bool = False, seed: int = 0,
@@ -1082,37 +1137,18 @@ def render_scans(spec_or_pdf: Union[BulletinSpec, str, os.PathLike], out_path: U
                     tf.newFrame()
                     sizes.append(im.size)
                     skews.append(ang)
-        else:  # image-only pdf
-            import pikepdf
+        else:  # image-only pdf, written page by page
             from PIL import Image
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            pdf = pikepdf.new()
-            for pno, arr, ang in it:
-                im = Image.fromarray(arr)
-                buf = io.BytesIO()
-                im.save(buf, "JPEG", quality=jpeg_quality, dpi=(dpi, dpi))
-                w, h = im.size
-                xobj = pikepdf.Stream(pdf, buf.getvalue())
-                xobj.Type = pikepdf.Name.XObject
-                xobj.Subtype = pikepdf.Name.Image
-                xobj.Width, xobj.Height = w, h
-                xobj.ColorSpace = pikepdf.Name.DeviceGray if arr.ndim == 2 else pikepdf.Name.DeviceRGB
-                xobj.BitsPerComponent = 8
-                xobj.Filter = pikepdf.Name.DCTDecode
-                pw, ph = w * 72.0 / dpi, h * 72.0 / dpi
-                content = pikepdf.Stream(pdf, f"q {pw:.4f} 0 0 {ph:.4f} 0 0 cm /Im0 Do Q".encode())
-                page = pikepdf.Dictionary(
-                    Type=pikepdf.Name.Page,
-                    MediaBox=[0, 0, pw, ph],
-                    Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj)),
-                    Contents=content,
-                )
-                pdf.pages.append(pikepdf.Page(page))
-                sizes.append((w, h))
-                skews.append(ang)
-                del buf, im
-            pdf.save(str(out_path), deterministic_id=True)
-            pdf.close()
+            with _ImagePdfWriter(out_path) as writer:
+                for pno, arr, ang in it:
+                    im = Image.fromarray(arr)
+                    buf = io.BytesIO()
+                    im.save(buf, "JPEG", quality=jpeg_quality, dpi=(dpi, dpi))
+                    writer.add_jpeg_page(buf.getvalue(), im.size, gray=(arr.ndim == 2), dpi=dpi)
+                    sizes.append(im.size)
+                    skews.append(ang)
+                    del buf, im
     finally:
         if tmp is not None:
             tmp.cleanup()
