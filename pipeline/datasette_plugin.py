@@ -78,7 +78,9 @@ _MARK = re.compile("【(.*?)】", re.S)
 def render_cell(row, value, column, table, database, datasette):
     if column == "snippet" and isinstance(value, str) and "【" in value:
         return Markup(_MARK.sub(r"<mark>\1</mark>", html.escape(value)))
-    if table == search.VIEW and column in ("id", "issue_id") and value:
+    if (table == search.VIEW and column == "id" or table in ("articles", "pages", search.VIEW)
+            and column == "issue_id") and isinstance(value, (str, int)) and value:
+        # (the table view expands foreign keys itself; the row page and the view do not)
         target = "articles" if column == "id" else "issues"
         url = datasette.urls.row(database, target, str(value))
         return Markup(f'<a href="{html.escape(url)}">{html.escape(str(value))}</a>')

@@ -233,7 +233,7 @@ def command(db_path, port: int = 8001, host: str = "127.0.0.1", metadata_path=No
     return cmd
 
 
-def _prepare(db_path, port, host) -> list[str]:
+def _prepare(db_path, port, host) -> tuple[list[str], Path]:
     db_path = Path(db_path)
     if not db_path.exists():
         raise FileNotFoundError(db_path)
@@ -245,21 +245,25 @@ def _prepare(db_path, port, host) -> list[str]:
     tmp = Path(tempfile.mkdtemp(prefix="bulletin-serve-"))
     mpath = tmp / "metadata.json"
     mpath.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    return command(db_path, port, host, mpath, root)
+    return command(db_path, port, host, mpath, root), tmp
 
 
 def start(db_path, port: int = 8001, host: str = "127.0.0.1", **popen_kwargs) -> subprocess.Popen:
     """Start the server in the background; stop it with ``proc.terminate()``."""
-    return subprocess.Popen(_prepare(db_path, port, host), **popen_kwargs)
+    cmd, tmp = _prepare(db_path, port, host)
+    proc = subprocess.Popen(cmd, **popen_kwargs)
+    proc.metadata_dir = tmp  # type: ignore[attr-defined]
+    return proc
 
 
 def wait_until_up(url: str, timeout: float = 30.0, proc: Optional[subprocess.Popen] = None) -> None:
     deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # local: never via a proxy
     while True:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"datasette exited with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with opener.open(url, timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -271,7 +275,7 @@ def wait_until_up(url: str, timeout: float = 30.0, proc: Optional[subprocess.Pop
 
 def serve(db_path, port: int = 8001, host: str = "127.0.0.1") -> int:
     """Run datasette on the archive (immutable) until interrupted; returns its exit code."""
-    cmd = _prepare(db_path, port, host)
+    cmd, tmp = _prepare(db_path, port, host)
     print(f"serving {db_path} read-only at http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr)
     proc = subprocess.Popen(cmd)
     try:
@@ -283,3 +287,5 @@ def serve(db_path, port: int = 8001, host: str = "127.0.0.1") -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
