@@ -1442,31 +1442,65 @@ def sample_specs() -> list[BulletinSpec]:
 SCAN_SAMPLE = ("gen05", "mild", "pdf")     # (issue id, condition, container) of the scanned sample
 
 
+def input_name(issue_id: str, condition: str, container: str) -> str:
+    """Corpus file name: ``<id>-<condition>`` + ``.pdf``/``.tiff``/``.png``/``.jpg`` or ``/`` (folders)."""
+    if container.endswith("folder"):
+        return f"{issue_id}-{condition}/"
+    ext = {"pdf": ".pdf", "tiff": ".tiff", "png": ".png", "jpeg": ".jpg"}[container]
+    return f"{issue_id}-{condition}{ext}"
+
+
+def write_issue(spec: BulletinSpec, out_dir: Union[str, os.PathLike],
+                forms: Sequence[tuple] = (("digital", "pdf"),),
+                truth_dir: Union[str, os.PathLike, None] = None, seed: int = 0) -> dict:
+    """Write one issue in several input forms plus its truth JSON.
+
+    ``forms`` items are ``(condition, container)`` or ``(condition, container,
+    {render_scans keyword options})``, e.g. ``("digital", "pdf")``,
+    ``("mild", "tiff")``, ``("hard", "jpeg-folder", {"seal": True})``.  Files
+    are named ``<id>-<condition>.<ext>`` (``<id>-<condition>/`` for folders);
+    ``truth["inputs"]`` lists them.  The truth goes to ``truth_dir`` (default:
+    the ``truth`` folder next to ``out_dir``); returns the truth dict.
+    """
+    out = Path(out_dir)
+    tdir = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
+    out.mkdir(parents=True, exist_ok=True)
+    tdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        want_digital = any(f[0] == "digital" for f in forms)
+        pdf_path = out / input_name(spec.id, "digital", "pdf") if want_digital else Path(tmp) / "d.pdf"
+        truth = render_pdf(spec, pdf_path)
+        truth["inputs"] = [{"file": pdf_path.name, "condition": "digital"}] if want_digital else []
+        for k, form in enumerate(forms):
+            cond, container = form[0], form[1]
+            if cond == "digital":
+                continue
+            opts = dict(form[2]) if len(form) > 2 else {}
+            opts.setdefault("seed", seed + k)
+            name = input_name(spec.id, cond, container)
+            render_scans(pdf_path, out / name.rstrip("/"), container, cond, **opts)
+            truth["inputs"].append({"file": name, "condition": cond})
+    with open(tdir / f"{spec.id}.json", "w", encoding="utf-8") as f:
+        json.dump(truth, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    return truth
+
+
 def write_samples(out_dir: Union[str, os.PathLike], scans: bool = True,
                   truth_dir: Union[str, os.PathLike, None] = None,
                   specs: Optional[Sequence[BulletinSpec]] = None) -> list[dict]:
     """Write every sample as ``<id>-digital.pdf`` into ``out_dir`` (a
     ``data/raw`` folder) and its truth as ``<truth_dir>/<id>.json`` (default:
-    the ``truth`` folder next to ``out_dir``).  With ``scans`` one issue is
-    also written as a small scanned input (see ``SCAN_SAMPLE``).
+    the ``truth`` folder next to ``out_dir``, so ingest never sees it).  With
+    ``scans`` one issue is also written as a small scanned input
+    (``SCAN_SAMPLE``: a 2-page mild image-only PDF at 200 dpi with a seal).
     Returns the truth dicts."""
-    out = Path(out_dir)
-    tdir = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
-    out.mkdir(parents=True, exist_ok=True)
-    tdir.mkdir(parents=True, exist_ok=True)
     truths = []
     for spec in (specs if specs is not None else sample_specs()):
-        pdf_path = out / f"{spec.id}-digital.pdf"
-        truth = render_pdf(spec, pdf_path)
+        forms: list[tuple] = [("digital", "pdf")]
         if scans and spec.id == SCAN_SAMPLE[0]:
-            _, cond, container = SCAN_SAMPLE
-            name = f"{spec.id}-{cond}" + ("/" if container.endswith("folder") else "." + container)
-            render_scans(pdf_path, out / name.rstrip("/"), container, cond, dpi=200, seal=True, seed=1)
-            truth["inputs"].append({"file": name, "condition": cond})
-        with open(tdir / f"{spec.id}.json", "w", encoding="utf-8") as f:
-            json.dump(truth, f, ensure_ascii=False, indent=1)
-            f.write("\n")
-        truths.append(truth)
+            forms.append((SCAN_SAMPLE[1], SCAN_SAMPLE[2], {"dpi": 200, "seal": True, "seed": 1}))
+        truths.append(write_issue(spec, out_dir, forms, truth_dir=truth_dir))
     return truths
 
 

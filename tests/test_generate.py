@@ -304,3 +304,14 @@ def test_committed_samples_are_current():
         assert saved == fresh, spec.id
         for inp in saved["inputs"]:
             assert (REPO / "data" / "raw" / inp["file"].rstrip("/")).exists()
+
+
+def test_write_issue_forms(tmp_path):
+    spec = g.sample_specs()[4]
+    t = g.write_issue(spec, tmp_path / "raw", [("mild", "png-folder", {"dpi": 50}),
+                                               ("hard", "tiff", {"dpi": 50, "seal": True})])
+    assert t["inputs"] == [{"file": f"{spec.id}-mild/", "condition": "mild"},
+                           {"file": f"{spec.id}-hard.tiff", "condition": "hard"}]
+    assert len(list((tmp_path / "raw" / f"{spec.id}-mild").glob("page-*.png"))) == len(t["pages"])
+    assert not (tmp_path / "raw" / f"{spec.id}-digital.pdf").exists()
+    assert json.loads((tmp_path / "truth" / f"{spec.id}.json").read_text(encoding="utf-8")) == t
