@@ -47,7 +47,7 @@ class ArticleSpec:
     equal ``title``); otherwise a title too wide for the line wraps.
     """
     title: str
-    paragraphs: list = field(default_factory=list)   # str or Heading
+    paragraphs: list[Union[str, "Heading"]] = field(default_factory=list)
     subtitle: Optional[str] = None                     # printed as ——subtitle
     run_in: bool = False
     editor_note: Optional[str] = None                  # text after 编者按：
@@ -613,7 +613,6 @@ FOOT_X1 = 513.4
 def _footer_items(spec: BulletinSpec) -> list:
     """Footer as a list of ('line', chars-lines) / ('rule', width) items."""
     fs = FOOT_SIZE
-    label_w = 3 * fs
     width = RIGHT - FOOT_X
     items: list = []
 
@@ -648,7 +647,6 @@ def _footer_items(spec: BulletinSpec) -> list:
     items.append(("rule", 0.9))
     if spec.copies is not None:
         items.append(("copies", None))
-    del label_w
     return items
 
 
@@ -740,6 +738,22 @@ def render_pdf(spec: BulletinSpec, path: Union[str, os.PathLike]) -> dict:
         c.showPage()
     c.save()
     return truth_from_layout(spec, lay, [{"file": path.name, "condition": "digital"}])
+
+
+def layout_lines(spec: BulletinSpec) -> list[dict]:
+    """Every printed line of the laid-out issue (page numbers excluded) with
+    its role (``masthead``, ``issue_line``, ``publisher_date``, ``toc_heading``,
+    ``toc_section``, ``toc_entry``, ``section``, ``title``, ``subtitle``,
+    ``body``, ``footer``, ``printed``), left x, baseline (points from the page
+    top), font size and article index (or None) — handy for layout tests."""
+    out = []
+    for pno, items in enumerate(layout(spec).pages, start=1):
+        for it in items:
+            if isinstance(it, _PLine):
+                size = it.runs[0][2] if it.runs else (it.segments[0][1][0][2] if it.segments else 0.0)
+                out.append({"page_no": pno, "text": it.text, "role": it.role, "x": round(it.x, 2),
+                            "baseline": round(it.baseline, 2), "size": size, "article": it.art})
+    return out
 
 
 def truth_from_layout(spec: BulletinSpec, lay: _Layout, inputs: list[dict]) -> dict:
