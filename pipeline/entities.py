@@ -85,7 +85,8 @@ STRONG_HEADS = [
     "人民代表大会常务委员会", "人大常委会", "人民政府", "人民法院", "人民检察院", "委员会", "办公厅",
     "办公室", "管理局", "管理中心", "服务中心", "分局", "总局", "政府", "法院", "检察院", "工委",
     "党校", "纪委", "监委", "人大", "政协", "支队", "大队", "中队", "纪检监察组", "领导小组",
-    "联合会", "总工会", "工会", "妇联", "团委", "宣讲团", "分团", "研究院", "研究所", "研究室",
+    "联合会", "总工会", "工会", "妇联", "供销合作社", "合作社", "供销社", "救援队", "工作队",
+    "服务队", "突击队", "指挥部", "团委", "宣讲团", "分团", "研究院", "研究所", "研究室",
     "厅", "局", "委", "办", "部", "司", "处", "科", "股", "中心", "署", "所",
 ]
 INSTITUTION_HEADS = [
@@ -108,7 +109,8 @@ NOT_HEADS = {
     "虚心", "真心", "热心", "贴心", "暖心", "专心", "精心", "恒心", "衷心", "诚心", "雄心",
     "科室", "处室", "股室", "机关", "部门", "单位", "党组", "党委", "局党组", "纪念馆",
 }
-NOT_HEAD_ENDINGS = ("干部", "中小学", "格局", "党组")
+NOT_HEAD_ENDINGS = ("干部", "中小学", "格局", "党组", "场所", "内科", "外科", "儿科", "眼科", "妇科",
+                    "中医科", "口腔科", "皮肤科", "产科", "急诊科", "骨科")
 # Words that end a unit span whatever jieba tags them (verbs it reads as nouns).
 STOP_WORDS = {
     "由", "与", "和", "及", "同", "会同", "联合", "配合", "协同", "组织", "参观", "总结", "邀请", "督促",
@@ -363,6 +365,16 @@ def _head_within(toks: list[_Tok], k: int, limit: int) -> bool:
     return False
 
 
+def _head_within_v(toks: list[_Tok], k: int, limit: int) -> bool:
+    """Like _head_within, but verbs (防汛/抗旱/爱国卫生运动) may come first."""
+    for j in range(k, min(len(toks), k + limit)):
+        if _is_head(toks[j]):
+            return True
+        if toks[j].w in STOP_WORDS or not (_inner_ok(toks[j]) or toks[j].f[:1] in ("v", "a")):
+            return False
+    return False
+
+
 def _segments(text: str, toks: list[_Tok]) -> list[tuple[int, int]]:
     """Runs of tokens that may form unit names: list of (first, last) token index."""
     runs, i, n = [], 0, len(toks)
@@ -370,6 +382,13 @@ def _segments(text: str, toks: list[_Tok]) -> list[tuple[int, int]]:
     while i < n:
         t = toks[i]
         ok = _inner_ok(t) or _is_head(t)
+        if not ok and t.f == "vn" and t.w not in STOP_WORDS and _head_within(toks, i + 1, 3):
+            ok = True
+        if not ok and start is not None and t.f[:1] in ("v", "a") and t.w not in STOP_WORDS and \
+                all(x.w in ("省", "市", "县", "区", "州") or x.f[:1] in ("v", "a") or x.w in INNER_OK
+                    for x in toks[start:i]) and toks[start].w in ("省", "市", "县", "区", "州") and \
+                _head_within_v(toks, i + 1, 3):
+            ok = True
         if not ok and t.w in ("和", "与") and start is not None and i > start and \
                 not _is_head(toks[i - 1]) and toks[i - 1].w not in GENERIC_MODIFIERS and \
                 i + 1 < n and toks[i + 1].w[:1] not in "省市县区州乡镇各" and \
@@ -445,7 +464,7 @@ def _split_organs(span: list[_Tok]) -> list[list[_Tok]]:
 
 def _clause_start(text: str, pos: int) -> bool:
     before = text[:pos]
-    b = before.rstrip()
+    b = before.rstrip(" \t\u3000")
     if not b:
         return True
     if b[-1] in "。！？；\n：":
@@ -500,8 +519,10 @@ def _place_subjects(text: str, toks: list[_Tok]) -> list[UnitMention]:
         if k is None or toks[k].s != e:
             continue
         nt = toks[k]
-        if nt.f[:1] in ("v", "p", "d", "c") or nt.w in ("“", "\"", "「") or \
-                (nt.f == "x" and nt.w in "“\""):
+        if nt.w in ("的", "之", "和", "与", "、") or nt.f[:1] == "n" and not nt.w.startswith(
+                ("多措", "坚持", "着力", "聚焦")):
+            continue
+        if nt.f[:1] in ("v", "p", "d", "c", "m", "a") or nt.w in ("“", "\"", "「", "‘"):
             out.append(UnitMention(cand, s))
     return out
 
