@@ -163,7 +163,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
     meta.toc = [re.sub(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*", "", b.text) for b in blocks if b.role == Role.TOC_ENTRY]
     if not meta.title:
         meta.flags.append("no-masthead")
-    if meta.issue_no is None:
+    if meta.issue_no is None and meta.special is None:
         meta.flags.append("no-issue-no")
     return meta
 

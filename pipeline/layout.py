@@ -225,6 +225,8 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
     return k
 
 
+# in-article headings (一、… （一）… 1. …) belong to the body, never to sections
+IN_ARTICLE_HEADING = re.compile(r"^\s*([一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十0-9]+[)）]|[0-9]+\s*[、.．](?!\d))")
 _DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
 
 
@@ -237,6 +239,8 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
         return Role.SUBTITLE
     if bare and bare in toc_secs and short:
         return Role.SECTION
+    if IN_ARTICLE_HEADING.match(t):
+        return Role.BODY
     if short and _DECORATED.match(t) and not ends_punct:
         return Role.SECTION
     larger = size >= g.body_size * 1.1

@@ -12,7 +12,7 @@ import re
 from difflib import SequenceMatcher
 from typing import Optional
 
-from .layout import BULLET, strip_decoration
+from .layout import BULLET, IN_ARTICLE_HEADING, strip_decoration
 from .models import Article, Block, Role
 
 VERSION = 1
@@ -20,7 +20,7 @@ VERSION = 1
 _OPENER = re.compile(
     r"^(近日|日前|近期|近年来|今年|去年|年初|\d{1,2}月|[0-9〇一二三四五六七八九十]{4}年|[一二三四五六七八九十]+是|"
     r"为(了)?|截至|目前|据|自|从|随着|在|按照|根据|围绕|结合|针对|本学期|今春|入夏|当前|\d)")
-_NOT_TITLE_START = re.compile(r"^([一二三四五六七八九十]+[是要、]|第[一二三四五六七八九十]|首先|其次|同时|此外|另外|会议|大家|"
+_NOT_TITLE_START = re.compile(r"^(各|要|将|[一二三四五六七八九十]+[是要、]|第[一二三四五六七八九十]|首先|其次|同时|此外|另外|会议|大家|"
                               r"他|她|我们|该|这|其|对此|为此|截至|目前|\d{1,2}月\d{1,2}日|近日|日前)")
 _SENT_END = "。！？"
 
@@ -60,6 +60,8 @@ def run_in_title(block: Block, toc: list[str]) -> Optional[str]:
     if sent.startswith("编者按"):
         return None
     if re.search(r"[，,；;：:]", sent) or _NOT_TITLE_START.match(sent) or len(rest) < 10:
+        return None
+    if re.search(r"要|将|应|须", sent[2:]):   # an instruction or plan, not a headline
         return None
     if _OPENER.match(rest) or rest[:3] == sent[:3]:
         return sent
@@ -115,7 +117,9 @@ def segment(blocks: list[Block]) -> list[Article]:
         if b.role in (Role.BODY, Role.SUBTITLE):
             in_toc = False
             title = None
-            if current is None or paragraphs[current.seq] or current.run_in:
+            after_heading = bool(paragraphs.get(current.seq)) and bool(
+                IN_ARTICLE_HEADING.match(paragraphs[current.seq][-1])) if current else False
+            if (current is None or paragraphs[current.seq] or current.run_in) and not after_heading:
                 # (the first paragraph under a printed title is never a run-in title:
                 # its lead sentence often repeats the headline)
                 title = run_in_title(b, [e for e in toc if not _used(e, articles)])

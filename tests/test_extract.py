@@ -1,0 +1,49 @@
+"""Parsing of numbers, dates, addressee lists and the text-layer verdict."""
+import pytest
+
+from pipeline.extract import cn_number, event_dates, parse_date, split_units
+from pipeline.ingest import natural_key, text_layer_verdict
+
+
+@pytest.mark.parametrize("s,n", [("12", 12), ("十二", 12), ("十", 10), ("二十三", 23), ("一〇三", 103),
+                                 ("一百零三", 103), ("七", 7), ("二〇二三", 2023)])
+def test_cn_number(s, n):
+    assert cn_number(s) == n
+
+
+@pytest.mark.parametrize("s,iso", [("二〇二三年三月十五日", "2023-03-15"), ("2021 年 5 月 28 日", "2021-05-28"),
+                                   ("溪城市生态环境局2023年8月23日印发", "2023-08-23"),
+                                   ("二〇二三年十二月三十一日", "2023-12-31"), ("2021年2月30日", None)])
+def test_parse_date(s, iso):
+    assert parse_date(s) == iso
+
+
+def test_event_dates_ranges_and_vague_dates():
+    assert event_dates("5月17日至19日，赴巴中开展培训。", "2021-05-28") == ["2021-05-17", "2021-05-19"]
+    assert event_dates("4月26日至27日，调研。5月8日，召开会议。", "2021-05-28") == [
+        "2021-04-26", "2021-04-27", "2021-05-08"]
+    assert event_dates("近日，召开会议。日前，印发通知。", "2021-05-28") == []
+    # a December event reported in a January issue belongs to the year before
+    assert event_dates("12月30日，召开总结会。", "2022-01-10") == ["2021-12-30"]
+    # dates inside a document title are not events
+    assert event_dates("印发《关于2023年5月1日起施行的通知》。", "2023-05-10") == []
+
+
+def test_split_units_keeps_brackets():
+    assert split_units("局领导，机关各处（室）、局属各单位。") == ["局领导", "机关各处（室）", "局属各单位"]
+    assert split_units("各县（市、区）发展和改革局；省直各部门") == ["各县（市、区）发展和改革局", "省直各部门"]
+
+
+def test_text_layer_verdict():
+    assert text_layer_verdict("四川省机关事务管理局简报 2021 年第 4 期")[0]
+    ok, why = text_layer_verdict("")
+    assert not ok and "no text layer" in why
+    ok, why = text_layer_verdict("(cid:123)(cid:456)(cid:789) 四川")
+    assert not ok and "unmapped" in why
+    ok, why = text_layer_verdict("\ue001\ue002\ue003\ue004 abc")
+    assert not ok
+
+
+def test_natural_order():
+    names = ["page-10.jpg", "page-2.jpg", "page-1.jpg"]
+    assert sorted(names, key=natural_key) == ["page-1.jpg", "page-2.jpg", "page-10.jpg"]
