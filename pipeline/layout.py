@@ -73,17 +73,57 @@ def measure(pages: list[Page]) -> Geometry:
 
 
 def is_centered(line: Line, g: Geometry) -> bool:
+    """Centred between the margins (a title), as opposed to a justified body line."""
     x0, _, x1, _ = line.box
-    width = x1 - x0
-    mid = (x0 + x1) / 2
-    return (abs(mid - g.center) < max(1.5 * g.body_size, g.width * 0.05)
-            and width < g.width * 0.88 and x0 > g.left + 1.2 * g.body_size)
+    if abs((x0 + x1) / 2 - g.center) > 0.6 * g.body_size:
+        return False
+    if x0 < g.left + 0.5 * g.body_size and line.size < g.body_size * 1.2:
+        return False   # a full-width body line is centred too, trivially
+    return (x1 - x0) < g.width * 0.97
+
+
+def merge_rows(lines: list[Line]) -> list[Line]:
+    """Merge pieces of one printed line (OCR often returns 单位 and date of
+    ``溪城市生态环境局　2023年8月22日`` as two boxes) into one line, left to right."""
+    rows: list[list[Line]] = []
+    for l in sorted(lines, key=lambda l: (l.box[1], l.box[0])):
+        h = l.box[3] - l.box[1]
+        for row in rows[-2:]:
+            r = row[-1]
+            overlap = min(l.box[3], r.box[3]) - max(l.box[1], r.box[1])
+            rh = r.box[3] - r.box[1]
+            apart = l.box[0] >= max(x.box[2] for x in row) - 0.3 * l.size
+            if overlap > 0.6 * min(h, rh) and apart and l.page_no == r.page_no:
+                row.append(l)
+                break
+        else:
+            rows.append([l])
+    out = []
+    for row in rows:
+        if len(row) == 1:
+            out.append(row[0])
+            continue
+        row.sort(key=lambda l: l.box[0])
+        text = row[0].text
+        for prev, l in zip(row, row[1:]):
+            text += (" " if l.box[0] - prev.box[2] > 0.6 * l.size else "") + l.text
+        n = sum(len(l.text) for l in row) or 1
+        out.append(Line(
+            text=text, box=(row[0].box[0], min(l.box[1] for l in row), row[-1].box[2], max(l.box[3] for l in row)),
+            page_no=row[0].page_no, size=sum(l.size * len(l.text) for l in row) / n,
+            color="red" if sum(len(l.text) for l in row if l.color == "red") > n / 2 else "black",
+            bold=all(l.bold for l in row), bold_prefix=row[0].bold_prefix if not row[0].bold else len(row[0].text),
+            font=row[0].font, confidence=min(l.confidence for l in row)))
+    out.sort(key=lambda l: (l.box[1], l.box[0]))
+    return out
 
 
 def layout(pages: list[Page]) -> list[Block]:
     """Assign roles to all lines of a document and return blocks in reading order."""
     if not pages:
         return []
+    for p in pages:
+        p.lines = merge_rows(p.lines)
     g = measure(pages)
     roles: dict[int, str] = {}
     seq: list[Line] = [l for p in pages for l in p.lines]
@@ -128,6 +168,7 @@ def layout(pages: list[Page]) -> list[Block]:
         elif DATE.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
+              and l.size < g.body_size * 1.12
               and (l.centered or l.box[0] > g.left + 2 * g.body_size) and pos <= 8
               and _looks_like_unit_line(t) and not l.bold):
             roles[content[pos]] = Role.PUBLISHER_DATE
@@ -318,7 +359,8 @@ def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
         return l.page_no == prev.page_no and abs(l.size - prev.size) < 1.5 and \
             (l.box[1] - prev.box[3]) < 1.2 * l.size
     if role == Role.TOC_ENTRY:
-        return not BULLET.match(l.text)
+        # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
+        return not BULLET.match(l.text) and prev.box[2] > g.right - 2 * prev.size
     if role == Role.FOOTER:
         return not (FOOTER_START.match(l.text) or FOOTER_ANY.search(_norm(l.text))) and \
             not DATE.search(l.text)
