@@ -310,7 +310,7 @@ def keywords(text: str, k: int = 10) -> list[str]:
     _jieba_words("初始化")
     import jieba.analyse
 
-    return jieba.analyse.extract_tags(text, topK=k)
+    return jieba.analyse.extract_tags(normalize(text), topK=k)
 
 
 # --------------------------------------------------------------------------
@@ -345,6 +345,9 @@ def highlight_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     return merged
 
 
+_NL_AFTER_PUNCT = re.compile(r"(?<=[。，、；：！？）」』”])[ \t\u3000]*\n\s*")
+
+
 def snippet(text: Optional[str], terms: Sequence[str], *, before: int = 30, after: int = 60,
             mark: tuple[str, str] = ("【", "】"), ellipsis: str = "…", escape: bool = False) -> str:
     """A window of the ORIGINAL ``text`` around the first match, matches marked.
@@ -367,7 +370,8 @@ def snippet(text: Optional[str], terms: Sequence[str], *, before: int = 30, afte
         out.append(mark[0] + esc(text[s:e]) + mark[1])
         pos = e
     out.append(esc(text[pos:end]))
-    body = re.sub(r"\s*\n\s*", " ", "".join(out)).strip()
+    body = _NL_AFTER_PUNCT.sub("", "".join(out))
+    body = re.sub(r"\s*\n\s*", " ", body).strip()
     return (ellipsis if start > 0 else "") + body + (ellipsis if end < len(text) else "")
 
 

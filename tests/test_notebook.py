@@ -1,0 +1,39 @@
+"""notebooks/explore_archive.ipynb runs top to bottom (nbclient) against a test archive."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_search import build_archive  # noqa: E402
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "explore_archive.ipynb"
+
+
+def test_notebook_runs(tmp_path, monkeypatch):
+    db = build_archive(tmp_path / "archive.db")
+    monkeypatch.setenv("BULLETIN_DB", str(db))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client.execute()
+
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "3 issues, 8 articles" in text
+    assert "全省推进公务用车制度改革" in text and "【公务用车】" in text   # search hits with snippets
+    assert "'公務用車': 3 hit(s)" in text and "'郭春英': 1 hit(s)" in text
+    assert "四川省机关事务管理局" in text                                 # most-mentioned units
+    assert "节能 3 articles" in text                                       # keyword trend
+    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
+    assert len(images) >= 3                                                # year/section, units, trend
+    assert not any("Glyph" in o.get("text", "") and "missing" in o.get("text", "") for o in outputs)
+    assert os.environ["BULLETIN_DB"] == str(db)
