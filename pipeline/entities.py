@@ -1069,7 +1069,7 @@ def unindex_issue(conn, issue_id: str) -> None:
 
 
 def index_issue(conn, issue_id: str) -> None:
-    ensure_schema(conn)
+    # runs inside load_issue's transaction: no DDL here (executescript would commit)
     unindex_issue(conn, issue_id)
     row = conn.execute("SELECT publisher FROM issues WHERE id = ?", [issue_id]).fetchone()
     publisher = row[0] if row else None

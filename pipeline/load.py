@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS failures (
 #   unindex_issue(conn, issue_id) called before an issue's rows are deleted
 # Running inside the same transaction means a reader never sees an issue
 # without its index rows.
-EXTENSIONS: list[str] = ["pipeline.search"]
+EXTENSIONS: list[str] = ["pipeline.search", "pipeline.entities"]
 
 
 def extensions():
