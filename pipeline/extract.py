@@ -100,7 +100,10 @@ _ISSUE_NO = re.compile(rf"第\s*({_NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({_NUM}+)\s*期?")
 _YEAR = re.compile(rf"({_NUM}{{4}})\s*年")
 _SPECIAL = re.compile(r"(特\s*刊|增\s*刊|专\s*刊|号\s*外)")
-_COPIES = re.compile(r"共\s*印\s*(\d+)\s*份")
+_COPIES = re.compile(r"(?:共\s*印|印\s*数\s*[:：]?)\s*(\d+)\s*份")
+_TOTAL_BRACKETED = re.compile(rf"[（(]?\s*总\s*第?\s*{_NUM}+\s*期?\s*[)）]?")
+_ISSUE_PART = re.compile(rf"(?:{_NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s*刊)?\s*第\s*{_NUM}+\s*期|{_NUM}{{4}}\s*年")
+_UNITISH = re.compile(r"[\u3400-\u9fff]{2,}")
 _PRINTED = re.compile(r"(.*?)\s*(\S*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|" + _DATE_FULL.pattern + r")\s*印\s*发")
 
 
@@ -125,7 +128,8 @@ def split_units(text: str) -> list[str]:
 
 def _clean_unit(t: str) -> str:
     t = re.sub(r"\s+", "", t)
-    return re.sub(r"(编印|主办|编)$", "", t)
+    t = re.sub(r"^(编印单位|编印|主办单位|主办|编发单位)[:：]?", "", t)
+    return re.sub(r"(编印|主办|编)$", "", t).strip("，,。 ")
 
 
 def extract_meta(blocks: list[Block]) -> IssueMeta:
@@ -135,28 +139,33 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         meta.title = "".join(re.sub(r"\s+", "", b.text) for b in mast)
     front = [b for b in blocks if b.role in (Role.ISSUE_LINE, Role.PUBLISHER_DATE)]
     for b in front:
+        # 期号 may share a line with the publisher and the date
         t = b.text
-        if b.role == Role.ISSUE_LINE:
-            m = _TOTAL.search(t)
-            if m:
-                meta.total_no = cn_number(m.group(1))
-                t = t[:m.start()] + t[m.end():]
-            m = _ISSUE_NO.search(t)
-            if m and meta.issue_no is None:
-                meta.issue_no = cn_number(m.group(1))
-            m = _SPECIAL.search(t)
-            if m and meta.special is None:
-                meta.special = re.sub(r"\s+", "", m.group(1))
-            m = _YEAR.search(t)
-            if m and meta.year is None:
-                meta.year = cn_number(m.group(1))
+        m = _TOTAL.search(t)
+        if m:
+            meta.total_no = cn_number(m.group(1))
+            t = t[:m.start()] + t[m.end():]
+        m = _ISSUE_NO.search(t)
+        if m and meta.issue_no is None:
+            meta.issue_no = cn_number(m.group(1))
+        m = _SPECIAL.search(t)
+        if m and meta.special is None:
+            meta.special = re.sub(r"\s+", "", m.group(1))
+        m = _YEAR.search(_DATE_FULL.sub("", t))   # the year of the issue line, not of a date
+        if m and meta.year is None:
+            meta.year = cn_number(m.group(1))
         d = parse_date(b.text)
         if d and meta.date is None:
             meta.date = d
-        rest = _DATE_FULL.sub("", b.text)
-        rest = DATE.sub("", rest).strip()
-        if b.role == Role.PUBLISHER_DATE and rest and meta.publisher is None:
-            meta.publisher = _clean_unit(rest)
+        # whatever is left once numbers and dates are taken out may be the publisher,
+        # also when it shares a line with the issue number (第3期  XX局办公室  2023年3月15日)
+        rest = _DATE_FULL.sub(" ", b.text)
+        rest = DATE.sub(" ", rest)
+        for rx in (_TOTAL_BRACKETED, _ISSUE_PART, _SPECIAL):
+            rest = rx.sub(" ", rest)
+        rest = _clean_unit(rest)
+        if rest and meta.publisher is None and _UNITISH.search(rest) and len(rest) >= 3:
+            meta.publisher = rest
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
     _footer(meta, [b for b in blocks if b.role == Role.FOOTER])

@@ -22,7 +22,7 @@ ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+
 DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
 TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
 FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|报\s*[:：]|送\s*[:：]|发\s*[:：])")
-FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*共印\s*\d+\s*份\s*[)）]?$")
+FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*(共印|印数[:：]?)\s*\d+\s*份\s*[)）]?$")
 SUBTITLE = re.compile(r"^\s*(——|—|--|－－|一一|─)")
 BULLET = re.compile(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*")
 DECOR = "【】[]〔〕◆◇■□●○★☆▲△◎※·•<>《》〈〉"
@@ -62,10 +62,13 @@ def measure(pages: list[Page]) -> Geometry:
     long_lines = [l for p in pages for l in p.lines
                   if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
     if len(long_lines) >= 3:
-        lefts = sorted(l.box[0] for l in long_lines)
-        rights = sorted(l.box[2] for l in long_lines)
-        left = lefts[len(lefts) // 10]
-        right = statistics.median(rights[len(rights) // 2:])
+        # the margins are where most long lines start and end (binned for OCR jitter)
+        lefts = Counter(round(l.box[0] / 4) for l in long_lines)
+        rights = Counter(round(l.box[2] / 4) for l in long_lines)
+        left = 4 * max(lefts.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+        right = 4 * max(rights.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        left = min((l.box[0] for l in long_lines if abs(l.box[0] - left) <= 4), default=left)
+        right = max((l.box[2] for l in long_lines if abs(l.box[2] - right) <= 4), default=right)
     else:
         w = pages[0].width if pages else 595
         left, right = w * 0.13, w * 0.87
@@ -362,6 +365,7 @@ def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
         # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
         return not BULLET.match(l.text) and prev.box[2] > g.right - 2 * prev.size
     if role == Role.FOOTER:
+        # an addressee list wrapped onto an indented line
         return not (FOOTER_START.match(l.text) or FOOTER_ANY.search(_norm(l.text))) and \
-            not DATE.search(l.text)
+            not DATE.search(l.text) and l.box[0] > block.lines[0].box[0] + 0.5 * l.size
     return True

@@ -76,12 +76,16 @@ def segment(blocks: list[Block]) -> list[Article]:
     current: Optional[Article] = None
     paragraphs: dict[int, list[str]] = {}
     in_toc = False
+    pending: list[Block] = []
 
     def start(title: str, block: Block, run_in=False) -> Article:
         a = Article(seq=len(articles) + 1, title=title, section=section, run_in=run_in,
                     page_start=block.page_no, page_end=block.page_no)
         articles.append(a)
-        paragraphs[a.seq] = []
+        paragraphs[a.seq] = [p.text for p in pending]
+        for p in pending:
+            extend(a, p)
+        pending.clear()
         return a
 
     def extend(a: Article, block: Block):
@@ -104,6 +108,9 @@ def segment(blocks: list[Block]) -> list[Article]:
             in_toc = False
             section = strip_decoration(b.text)
             current = None
+            continue
+        if b.role == Role.BODY and current is None and b.text.startswith("编者按") and not pending:
+            pending.append(b)
             continue
         if b.role == Role.TITLE:
             in_toc = False
@@ -131,6 +138,9 @@ def segment(blocks: list[Block]) -> list[Article]:
                     paragraphs[current.seq].append(rest)
                 continue
             if current is None:
+                if b.text.startswith("编者按"):
+                    pending.append(b)   # an editor's note printed above the title
+                    continue
                 # text before any title: keep it, titled by its first sentence
                 m = re.match(r"^(.{2,40}?)[。！？，]", b.text)
                 current = start(m.group(1) if m else b.text[:20], b, run_in=True)

@@ -1,0 +1,144 @@
+"""Layout, segment and extract on synthetic pages: conventions the samples do not print.
+
+Lines are placed the way a text layer or an OCR engine reports them (boxes in
+points on an A4 page with a 79–527 pt text block), so these tests exercise the
+geometry rules directly.
+"""
+from pipeline.extract import extract
+from pipeline.layout import layout
+from pipeline.models import Line, Page, Role
+from pipeline.segment import segment
+
+LEFT, RIGHT, BODY = 79.0, 527.0, 16.0
+
+
+class PageBuilder:
+    def __init__(self, page_no=1):
+        self.page = Page(page_no=page_no, width=595.0, height=842.0)
+        self.y = 80.0
+
+    def _add(self, text, x0, x1, size, **kw):
+        self.page.lines.append(Line(text=text, box=(x0, self.y, x1, self.y + size), page_no=self.page.page_no,
+                                    size=size, **kw))
+        self.y += size * 1.8
+
+    def center(self, text, size=BODY, **kw):
+        w = len(text) * size
+        mid = (LEFT + RIGHT) / 2
+        self._add(text, mid - w / 2, mid + w / 2, size, **kw)
+
+    def left(self, text, size=BODY, **kw):
+        self._add(text, LEFT, LEFT + len(text) * size, size, **kw)
+
+    def paragraph(self, text, per_line=28):
+        """A body paragraph: 2-character indent, justified lines, short last line."""
+        first = per_line - 2
+        chunks = [text[:first]] + [text[i:i + per_line] for i in range(first, len(text), per_line)]
+        for n, chunk in enumerate(chunks):
+            x0 = LEFT + (2 * BODY if n == 0 else 0)
+            full = n < len(chunks) - 1
+            self._add(chunk, x0, RIGHT if full else x0 + len(chunk) * BODY, BODY)
+
+    def page_number(self, text):
+        self.y = 760
+        self.center(text, size=14)
+
+
+def run_pages(pages):
+    blocks = layout(pages)
+    articles = segment(blocks)
+    return blocks, articles, extract(blocks, articles)
+
+
+BODY_TEXT = ("会议要求，各单位要提高政治站位，压紧压实责任，细化工作措施，确保各项任务落到实处，"
+             "切实把会议精神转化为推动工作的强大动力，为全市经济社会高质量发展作出新的更大贡献。")
+
+
+def test_issue_number_publisher_and_date_on_one_line_and_footer_variants():
+    p = PageBuilder()
+    p.center("工作动态", size=40, color="red")
+    p.center("第三期   编印单位：江北市发展和改革委员会办公室   二〇二三年三月十五日")
+    p.center("我市召开一季度经济运行分析会", size=20, bold=True)
+    p.paragraph("3月10日，我市召开一季度经济运行分析会。" + BODY_TEXT)
+    p.left("抄送：省发展和改革委员会。", size=14)
+    p.left("江北市发展和改革委员会办公室 2023年3月16日印发", size=14)
+    p.left("印数：200份", size=14)
+    p.page_number("- 1 -")
+    blocks, articles, meta = run_pages([p.page])
+    assert meta.title == "工作动态"
+    assert meta.issue_no == 3 and meta.year == 2023 and meta.date == "2023-03-15"
+    assert meta.publisher == "江北市发展和改革委员会办公室"
+    assert meta.printed_date == "2023-03-16" and meta.copies == 200
+    assert meta.cc == ["省发展和改革委员会"] and meta.recipients == []
+    assert [a.title for a in articles] == ["我市召开一季度经济运行分析会"]
+    assert articles[0].event_dates == ["2023-03-10"]
+    assert "- 1 -" not in p.page.text and "印数" in p.page.text
+
+
+def test_editor_note_above_the_title_joins_the_article_and_centred_decorated_sections():
+    p = PageBuilder()
+    p.center("防汛工作简报", size=40, color="red")
+    p.center("特刊")
+    p.center("江北市防汛抗旱指挥部办公室")
+    p.center("2023年7月2日")
+    p.center("【汛情通报】", size=18, bold=True)
+    p.paragraph("编者按：入汛以来，我市遭遇多轮强降雨过程，现将有关情况编发如下。")
+    p.center("全市启动防汛四级应急响应", size=20, bold=True)
+    p.paragraph("7月1日，市防汛抗旱指挥部启动防汛四级应急响应。" + BODY_TEXT)
+    p.center("◆基层动态◆", size=18, bold=True)
+    p.center("北岸区开展汛前隐患排查", size=20, bold=True)
+    p.paragraph("近日，北岸区组织开展汛前隐患排查。" + BODY_TEXT)
+    blocks, articles, meta = run_pages([p.page])
+    assert meta.special == "特刊" and meta.issue_no is None and "no-issue-no" not in meta.flags
+    assert meta.publisher == "江北市防汛抗旱指挥部办公室"
+    assert [(a.section, a.title) for a in articles] == [
+        ("汛情通报", "全市启动防汛四级应急响应"), ("基层动态", "北岸区开展汛前隐患排查")]
+    assert articles[0].body.startswith("编者按：入汛以来")
+    assert meta.sections == ["汛情通报", "基层动态"]
+
+
+def test_run_in_titles_without_toc_and_in_article_headings():
+    p = PageBuilder()
+    p.center("教育信息", size=40, color="red")
+    p.center("第 12 期")
+    p.center("南河县教育局")
+    p.center("2022年11月3日")
+    p.center("我县推进义务教育优质均衡发展", size=20, bold=True)
+    p.paragraph("今年以来，我县多措并举推进义务教育优质均衡发展。" + BODY_TEXT)
+    p.paragraph("一、加大投入力度")
+    p.paragraph("各乡镇要统筹安排资金用于改善办学条件。" + BODY_TEXT)
+    p.paragraph("县实验小学举办科技节活动。近日，县实验小学举办第五届科技节。" + BODY_TEXT)
+    p.paragraph("石门乡中心学校开展研学实践。石门乡中心学校依托茶园资源开发研学线路。" + BODY_TEXT)
+    blocks, articles, meta = run_pages([p.page])
+    assert [a.title for a in articles] == ["我县推进义务教育优质均衡发展", "县实验小学举办科技节活动",
+                                           "石门乡中心学校开展研学实践"]
+    assert "一、加大投入力度\n各乡镇要统筹安排资金" in articles[0].body
+    assert articles[1].run_in and articles[1].body.startswith("近日，县实验小学")
+    assert meta.issue_no == 12 and meta.date == "2022-11-03"
+
+
+def test_article_crossing_a_page_and_running_header():
+    pages = []
+    for n in (1, 2, 3):
+        p = PageBuilder(page_no=n)
+        if n == 1:
+            p.center("工作简报", size=40, color="red")
+            p.center("2021年第4期（总第103期）")
+            p.center("某某局办公室")
+            p.center("2021年5月28日")
+            p.center("某某局召开专题会议", size=20, bold=True)
+            p.paragraph("5月8日，某某局召开专题会议。" + BODY_TEXT * 3)
+        else:
+            p.y = 40
+            p.center("工作简报", size=10)   # running header on later pages
+            p.y = 80
+            p.paragraph(BODY_TEXT * 2)
+        p.page_number(f"— {n} —")
+        pages.append(p.page)
+    # the paragraph on page 1 ends mid-line only at the very end: make page 2 continue it
+    blocks, articles, meta = run_pages(pages)
+    assert meta.total_no == 103 and meta.issue_no == 4
+    assert len(articles) == 1 and (articles[0].page_start, articles[0].page_end) == (1, 3)
+    assert all(b.role != Role.RUNNING_HEADER for b in blocks)
+    assert "工作简报" not in articles[0].body
+    assert {b[0] for b in articles[0].boxes} == {1, 2, 3}
