@@ -118,7 +118,7 @@ STOP_WORDS = {
     "联系", "协调", "参加", "出席", "召开", "举办", "主办", "承办", "陪同", "带领", "立案查处",
     "立案", "查处", "通过", "依托", "聘请", "落实", "贯彻", "贯彻落实", "认真落实", "全县", "全市",
     "全省", "全区", "全州", "全镇", "全乡", "全校", "全局", "全系统", "我县", "我市", "我省", "我区",
-    "我局", "本局", "该局", "该校", "学习", "传达", "观看", "开展", "推进", "推动", "加强", "建立",
+    "我局", "本局", "该局", "该校", "传达", "围绕", "紧紧围绕", "牵头", "观看", "开展", "推进", "推动", "加强", "建立",
     "成立", "设立", "印发", "发布", "下发", "制定", "报送", "上报", "约谈", "表彰", "会议", "活动",
     "工作会", "座谈会", "推进会", "培训班", "发展党员", "代表",
 }
@@ -150,7 +150,7 @@ POST_RE = "|".join(sorted(map(re.escape, POSTS), key=len, reverse=True))
 # Words allowed inside a unit although jieba tags them as verbs / others.
 INNER_OK = {
     "管理", "监督", "节能", "保护", "执法", "服务", "发展", "建设", "改革", "保障", "救援", "检察",
-    "监察", "纪检", "研究", "宣传", "促进", "规划", "审计", "应急", "监测", "治理", "评估", "调查",
+    "监察", "纪检", "研究", "宣传", "中级", "高级", "基层", "学习", "促进", "规划", "审计", "应急", "监测", "治理", "评估", "调查",
     "招生", "考试", "统计", "安全", "消防", "信访", "接待", "培训", "教育", "制", "直", "各",
     "驻", "驻局", "综合", "实验", "机关", "事务", "公共", "国有", "资产", "卫生", "健康", "文明",
     "精神", "宣讲", "组织", "人民", "政法", "生态", "环境", "生态环境", "市场", "自然", "资源",
@@ -164,6 +164,10 @@ INNER_OK = {
     "第九", "第十", "高新", "开发", "经济开发", "示范", "职业", "技术", "师范", "青少年",
     "妇女", "儿童", "疾病", "预防", "控制", "疾病预防控制", "公安", "派出", "融媒体", "便民",
     "政务服务", "就业", "创业", "人才", "社会", "保险", "社会保险", "机构", "编制", "委员会",
+    "自然资源", "人力资源", "社会保障", "城乡建设", "乡村振兴", "应急管理", "市场监督", "市场监管",
+    "退役军人", "农业农村", "文化广电", "广播电视", "新闻出版", "知识产权", "医疗保障", "机关事务",
+    "行政审批", "综合执法", "卫生健康", "发展改革", "发展和改革", "科学技术", "工业和信息化",
+    "经济和信息化", "防汛抗旱", "供销", "总工会", "妇女联合会", "残疾人联合会", "红十字会",
 }
 # Modifiers that do not make a weak head specific (乡村学校, 辖区派出所).
 GENERIC_MODIFIERS = {
@@ -179,7 +183,7 @@ LEAD_STRIP = ("我", "全", "本", "该", "其", "由", "与", "和", "及", "�
               "的", "了", "着", "过", "又", "也", "还", "都", "就", "才")
 REFERENCE_AFTER = re.compile(
     r"^(?:的)?(?:决策部署|坚强领导|领导下|统一领导|正确领导|部署要求|重要指示|关心支持|大力支持|工作要求|"
-    r"要求|精神|文件|部署)"
+    r"要求|精神|文件|部署|中心工作|工作部署|各项部署)"
 )
 
 LEVEL_CHARS = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "district",
@@ -321,7 +325,7 @@ def _tokens(text: str) -> list[_Tok]:
     return toks
 
 
-_NOUNISH = {"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "j", "l", "zg", "ng", "nl", "s"}
+_NOUNISH = {"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "j", "zg", "ng", "nl", "s"}
 
 
 def _is_head(t: _Tok) -> bool:
@@ -332,7 +336,7 @@ def _is_head(t: _Tok) -> bool:
         return True
     if w in NOT_HEADS or w.endswith(NOT_HEAD_ENDINGS):
         return False
-    if t.f not in _NOUNISH and not (t.f == "vn" and w in INNER_OK):
+    if t.f not in _NOUNISH and t.f != "l" and not (t.f == "vn" and w in INNER_OK):
         return False
     return _head_of(w) is not None
 
@@ -381,15 +385,16 @@ def _segments(text: str, toks: list[_Tok]) -> list[tuple[int, int]]:
     start = None
     while i < n:
         t = toks[i]
-        ok = _inner_ok(t) or _is_head(t)
+        ok = _inner_ok(t) or _is_head(t) or (t.f == "l" and i + 1 < n and _is_head(toks[i + 1]))
         if not ok and t.f == "vn" and t.w not in STOP_WORDS and _head_within(toks, i + 1, 3):
             ok = True
-        if not ok and start is not None and t.f[:1] in ("v", "a") and t.w not in STOP_WORDS and \
-                all(x.w in ("省", "市", "县", "区", "州") or x.f[:1] in ("v", "a") or x.w in INNER_OK
-                    for x in toks[start:i]) and toks[start].w in ("省", "市", "县", "区", "州") and \
+        if not ok and start is not None and t.f[:1] in ("v", "a", "l") and t.w not in STOP_WORDS and \
+                toks[start].w in ("省", "市", "县", "区", "州") and i - start <= 4 and \
                 _head_within_v(toks, i + 1, 3):
             ok = True
         if not ok and t.w in ("和", "与") and start is not None and i > start and \
+                (toks[start].w[:1] in "省市县区州乡镇各" or toks[start].f.startswith("ns") or
+                 toks[start].w in ("国家", "中华人民共和国", "中共", "中央")) and \
                 not _is_head(toks[i - 1]) and toks[i - 1].w not in GENERIC_MODIFIERS and \
                 i + 1 < n and toks[i + 1].w[:1] not in "省市县区州乡镇各" and \
                 _head_within(toks, i + 1, 3):
@@ -546,6 +551,9 @@ def extract_units(text: str, publisher: Optional[str] = None,
         if last is None:
             continue
         run = run[:last + 1]
+        # 市委市政府中心工作: a bare generic head right after an organ is not part of it
+        if len(run) >= 2 and run[-1].w in HEADS and (ORGANS.match(run[-2].w) or run[-2].w in TOP_ORGANS):
+            run = run[:-1]
         while run and (run[0].w in GENERIC_MODIFIERS and run[0].w not in ("各",) or
                        run[0].w in LEAD_STRIP) and len(run) > 1:
             run = run[1:]
@@ -695,7 +703,7 @@ def resolve_unit(surface: str, publisher: Optional[str] = None) -> Resolution:
                 return Resolution(name, 0.8, unit_level(name), None)
     # 4. 局政策法规处 -> publisher + 政策法规处
     if publisher and ptype and surface[:1] == ptype[-1:] and len(surface) > 2 and \
-            _head_of(surface[1:]) and surface[1:] not in HEADS:
+            _head_of(surface[1:]):
         name = publisher + surface[1:]
         return Resolution(name, 0.8, unit_level(name), publisher)
     # 5. level-relative prefix: 省机关事务管理局 / 县教育局 / 市委宣传部 -> region + rest
@@ -831,7 +839,10 @@ PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁
 NOT_PLACES = {"青春", "爱国", "重大意义", "广大干部", "中华", "人民", "东方", "西方", "南方", "北方",
               "海外", "国内", "国外", "境内", "境外", "内地", "沿海", "中部", "西部", "东部", "全国",
               "苏区", "老区", "长江经济带", "大湾区", "新时代", "太平", "和平", "光明", "幸福",
-              "红旗", "胜利", "解放", "前进", "团结", "民主", "建设", "发展", "复兴", "振兴"}
+              "红旗", "胜利", "解放", "前进", "团结", "民主", "建设", "发展", "复兴", "振兴",
+              "新建", "中断", "普及", "西南", "东南", "西北", "东北", "华北", "华东", "华南", "华中",
+              "开区", "古城", "新区", "老城", "城关", "大同", "长安", "吉安", "永安", "平安", "安康",
+              "和谐", "文明", "富民", "兴业", "长寿", "通道", "东方红", "未来", "美好", "阳光"}
 
 
 def place_level(name: str) -> str:
