@@ -1,7 +1,8 @@
 """Executors run page work (OCR) in parallel behind one tiny interface.
 
-``map(fn, *iterables)`` returns results in input order; ``close()`` releases
-workers. ``local`` is a process pool on this machine; ``dask`` sends the same
+``map(fn, *iterables)`` returns results in input order; ``submit(fn, *args)``
+returns a future (``done()``, ``result()``) for one task, e.g. a whole
+born-digital document; ``close()`` releases workers. ``local`` is a process pool on this machine; ``dask`` sends the same
 functions to an existing Dask distributed cluster, so a big archive can be
 spread over many machines while results still land in the one archive.
 """
@@ -18,11 +19,33 @@ def _init_worker():
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
+class _Done:
+    """A finished future (the serial executor runs a task when it is submitted)."""
+
+    def __init__(self, fn, args):
+        self._value = self._exc = None
+        try:
+            self._value = fn(*args)
+        except Exception as exc:
+            self._exc = exc
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        if self._exc is not None:
+            raise self._exc
+        return self._value
+
+
 class SerialExecutor:
     name = "serial"
 
     def map(self, fn, *iterables):
         return map(fn, *iterables)
+
+    def submit(self, fn, *args):
+        return _Done(fn, args)
 
     def close(self):
         pass
@@ -38,6 +61,9 @@ class LocalExecutor:
     def map(self, fn, *iterables):
         return self._pool.map(fn, *iterables)
 
+    def submit(self, fn, *args):
+        return self._pool.submit(fn, *args)
+
     def close(self):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -52,6 +78,9 @@ class DaskExecutor:
     def map(self, fn, *iterables):
         futures = self.client.map(fn, *iterables, pure=False)
         return self.client.gather(futures)
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
 
     def close(self):
         self.client.close()

@@ -19,6 +19,14 @@ from .models import Document, PageSource
 IMAGE_EXTS = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_EXTS = IMAGE_EXTS | {".pdf"}
 
+VERSION = 2                       # page triage rules; part of the pipeline version
+
+# Rasterising a PDF page for OCR: at most this many pixels. A page too large
+# for the requested dpi is rendered at a lower dpi (``raster_dpi``) and the
+# page records the dpi used.
+RASTER_MAX_PIXELS = 36_000_000    # A4 at 600 dpi is 35 Mpx
+MIN_RASTER_DPI = 36
+
 
 class InputError(Exception):
     """A bad input: the message is one line naming the reason."""
@@ -111,16 +119,35 @@ def sha256_file(path: Path) -> str:
 
 
 def ingest(cand: Candidate, max_pages: int = 5000) -> Document:
-    """Build the Document for one input, or raise InputError with the reason."""
-    path = cand.path
+    """Build the Document for one input, or raise InputError with the reason.
+
+    Whatever goes wrong while looking at an input becomes an InputError with a
+    one-line reason, so a hostile file never stops the batch.
+    """
     try:
-        if cand.is_folder:
-            return _ingest_folder(path)
-        kind = sniff(path)
+        return _ingest(cand, max_pages)
+    except InputError:
+        raise
     except PermissionError:
         raise InputError("permission denied")
     except IsADirectoryError:
         raise InputError("is a folder")
+    except MemoryError:
+        raise InputError("out of memory while reading the input")
+    except RecursionError:
+        raise InputError("structure nested too deeply")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}")
+    except Exception as exc:  # a library choking on a malformed file
+        msg = " ".join(str(exc).split()) or exc.__class__.__name__
+        raise InputError(f"unreadable input ({exc.__class__.__name__}: {msg[:200]})")
+
+
+def _ingest(cand: Candidate, max_pages: int) -> Document:
+    path = cand.path
+    if cand.is_folder:
+        return _ingest_folder(path, max_pages)
+    kind = sniff(path)
     ext = path.suffix.lower()
     if kind == "unknown":
         raise InputError(f"not a PDF or image (extension {ext or 'none'}, content unrecognised)")
@@ -130,8 +157,7 @@ def ingest(cand: Candidate, max_pages: int = 5000) -> Document:
     if kind == "pdf":
         doc.pages = pdf_pages(path)
     else:
-        from . import imaging
-        n = imaging.page_count(str(path), kind)
+        n = check_image(path)
         doc.pages = [PageSource(page_no=i + 1, path=str(path), index=i, kind="image", needs_ocr=True,
                                 reason="image input") for i in range(n)]
     if not doc.pages:
@@ -141,7 +167,43 @@ def ingest(cand: Candidate, max_pages: int = 5000) -> Document:
     return doc
 
 
-def _ingest_folder(path: Path) -> Document:
+def content_id(path: Path) -> tuple[str, str]:
+    """(doc id, sha256) of a single-file input, without opening it as a PDF/image."""
+    digest = sha256_file(path)
+    return digest[:16], digest
+
+
+def check_image(path: Path) -> int:
+    """Number of frames of an image file; InputError for unreadable, tiny or
+    huge frames. Only headers are read: a decompression bomb is refused before
+    any pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    from . import imaging
+    Image.MAX_IMAGE_PIXELS = None   # we check sizes ourselves, with a clearer message
+    try:
+        im = Image.open(path)
+    except UnidentifiedImageError:
+        raise InputError("unreadable image (damaged or unsupported format)")
+    except (ValueError, SyntaxError) as exc:
+        raise InputError(f"unreadable image ({' '.join(str(exc).split())})")
+    with im:
+        n = int(getattr(im, "n_frames", 1) or 1)
+        for k in range(n):
+            if k:
+                im.seek(k)
+            w, h = im.size
+            where = f"frame {k + 1}: " if n > 1 else ""
+            if w * h > imaging.MAX_PIXELS:
+                raise InputError(f"{where}image of {w}x{h} = {w * h / 1e6:.0f} Mpx exceeds the "
+                                 f"{imaging.MAX_PIXELS / 1e6:.0f} Mpx limit (decompression bomb?)")
+            if w < imaging.MIN_SIDE or h < imaging.MIN_SIDE:
+                raise InputError(f"{where}image of {w}x{h} px is too small to be a page "
+                                 f"(minimum {imaging.MIN_SIDE} px a side)")
+    return n
+
+
+def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
     images = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS),
                     key=lambda p: natural_key(p.name))
     h = hashlib.sha256()
@@ -153,9 +215,18 @@ def _ingest_folder(path: Path) -> Document:
             raise InputError(f"page image {img.name}: {exc}")
         if kind not in ("jpeg", "png", "tiff"):
             raise InputError(f"page image {img.name} is not an image")
+        try:
+            n = check_image(img)
+        except InputError as exc:
+            raise InputError(f"page image {img.name}: {exc}")
         h.update(img.name.encode() + b"\0" + sha256_file(img).encode())
-        pages.append(PageSource(page_no=len(pages) + 1, path=str(img), index=0, kind="image",
-                                needs_ocr=True, reason="image input"))
+        for k in range(n):  # a multi-frame TIFF in a folder gives all its frames
+            pages.append(PageSource(page_no=len(pages) + 1, path=str(img), index=k, kind="image",
+                                    needs_ocr=True, reason="image input"))
+    if not pages:
+        raise InputError("folder holds no page images")
+    if len(pages) > max_pages:
+        raise InputError(f"{len(pages)} pages is over the limit of {max_pages}")
     digest = h.hexdigest()
     return Document(doc_id=digest[:16], source_path=str(path), sha256=digest,
                     kind="image-folder", pages=pages)
@@ -165,6 +236,10 @@ def _ingest_folder(path: Path) -> Document:
 # PDF text-layer triage
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# Blocks that a text layer decoded through the wrong map is full of, and real
+# bulletin text almost never uses: CJK Extension A, Yi, Braille, control
+# pictures, CJK compatibility squares.
+_ODD = re.compile(r"[\u3400-\u4dbf\ua000-\ua4cf\u2800-\u28ff\u2400-\u243f\u3300-\u33ff]")
 
 
 def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
@@ -177,6 +252,8 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     bad += 3 * text.count("(cid:")
     if bad / n > 0.05:
         return False, "text layer has unmapped glyphs (CID font without Unicode map)"
+    if len(_ODD.findall(text)) / n > 0.1:
+        return False, "text layer decodes to unlikely characters (wrong or missing Unicode map)"
     han = len(_HAN.findall(text))
     if han / n < 0.2:
         return False, "text layer holds no Chinese text"
@@ -185,9 +262,86 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     return True, ""
 
 
+def raster_dpi(width_pt: float, height_pt: float, dpi: int,
+               max_pixels: int = RASTER_MAX_PIXELS) -> int:
+    """The dpi to rasterise a page of this size at: ``dpi``, or lower for a page
+    so large that ``dpi`` would exceed ``max_pixels`` (never below MIN_RASTER_DPI)."""
+    w_in, h_in = max(width_pt, 1.0) / 72.0, max(height_pt, 1.0) / 72.0
+    if w_in * h_in * dpi * dpi <= max_pixels:
+        return int(dpi)
+    return max(MIN_RASTER_DPI, int((max_pixels / (w_in * h_in)) ** 0.5))
+
+
+def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
+    """0-based indices of pages showing text in a composite (Type0) font with
+    an Identity encoding and no /ToUnicode map: such text cannot be turned
+    into Unicode (PDFium guesses, pdfplumber prints "(cid:N)"), so the page
+    must be OCR'd. Returns {index: font name}."""
+    try:
+        import pikepdf
+    except ImportError:  # pragma: no cover - pikepdf is a dependency
+        return {}
+    out: dict[int, str] = {}
+    try:
+        pdf = pikepdf.open(path)
+    except Exception:
+        return {}
+    try:
+        for i, page in enumerate(pdf.pages):
+            if i >= n_pages:
+                break
+            try:
+                name = _bad_font(page.obj.get("/Resources"), set(), 0)
+            except Exception:
+                name = None
+            if name:
+                out[i] = name
+    finally:
+        pdf.close()
+    return out
+
+
+def _bad_font(resources, seen: set, depth: int):
+    import pikepdf
+    if not isinstance(resources, pikepdf.Dictionary) or depth > 4:
+        return None
+    fonts = resources.get("/Font")
+    if isinstance(fonts, pikepdf.Dictionary):
+        for _, font in fonts.items():
+            if not isinstance(font, pikepdf.Dictionary):
+                continue
+            if font.get("/Subtype") != "/Type0" or "/ToUnicode" in font:
+                continue
+            enc = font.get("/Encoding")
+            if isinstance(enc, pikepdf.Stream) or str(enc) in ("/Identity-H", "/Identity-V"):
+                return str(font.get("/BaseFont", "Type0 font"))
+    xobjs = resources.get("/XObject")
+    if isinstance(xobjs, pikepdf.Dictionary):
+        for _, xo in xobjs.items():
+            if not isinstance(xo, pikepdf.Stream) or xo.get("/Subtype") != "/Form":
+                continue
+            key = xo.objgen
+            if key in seen:
+                continue
+            seen.add(key)
+            name = _bad_font(xo.get("/Resources"), seen, depth + 1)
+            if name:
+                return name
+    return None
+
+
 def pdf_pages(path: Path) -> list[PageSource]:
-    """Open a PDF with PDFium, reject bad/encrypted files, triage each page."""
+    """Open a PDF with PDFium, reject bad/encrypted files, triage each page.
+
+    A page is read from its text layer only when the layer is trustworthy;
+    otherwise it goes to OCR with the reason recorded. A page with nothing on
+    it is read as an empty text page (no point in OCR). A page embedding an
+    image whose declared size exceeds the pixel limit refuses the document:
+    decoding it would take gigabytes (a JBIG2/Flate decompression bomb).
+    """
     import pypdfium2 as pdfium
+
+    from . import imaging
 
     try:
         pdf = pdfium.PdfDocument(str(path))
@@ -200,18 +354,48 @@ def pdf_pages(path: Path) -> list[PageSource]:
         n = len(pdf)
         if n == 0:
             raise InputError("PDF has no pages")
+        unmapped = None
         pages = []
         for i in range(n):
             page = pdf[i]
             try:
-                tp = page.get_textpage()
-                text = tp.get_text_range()
-                n_images = sum(1 for o in page.get_objects(max_depth=2)
-                               if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE)
-            except Exception as exc:  # a content stream pdfium cannot parse
-                text, n_images = "", 1
-                _ = exc
-            ok, reason = text_layer_verdict(text, n_images)
+                n_objects = n_images = 0
+                parsed = True
+                try:
+                    for o in page.get_objects(max_depth=4):
+                        n_objects += 1
+                        if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE:
+                            n_images += 1
+                            try:
+                                w, h = o.get_px_size()
+                            except Exception:
+                                continue
+                            if w * h > imaging.MAX_PIXELS:
+                                raise InputError(
+                                    f"page {i + 1}: embedded image of {w}x{h} = {w * h / 1e6:.0f} Mpx "
+                                    f"exceeds the {imaging.MAX_PIXELS / 1e6:.0f} Mpx limit "
+                                    f"(decompression bomb?)")
+                    tp = page.get_textpage()
+                    text = tp.get_text_range()
+                    tp.close()
+                except InputError:
+                    raise
+                except Exception:  # a content stream pdfium cannot parse
+                    text, n_images, parsed = "", 1, False
+            finally:
+                page.close()
+            if parsed and n_objects == 0:
+                ok, reason = True, "blank page"
+            elif not parsed:
+                ok, reason = False, "content stream cannot be parsed"
+            else:
+                ok, reason = text_layer_verdict(text, n_images)
+                if ok:
+                    if unmapped is None:
+                        unmapped = _unmapped_font_pages(path, n)
+                    if i in unmapped:
+                        ok, reason = False, (f"text in CID font {unmapped[i].lstrip('/')} without "
+                                             f"Unicode map (/ToUnicode)")
             pages.append(PageSource(page_no=i + 1, path=str(path), index=i, kind="pdf",
                                     needs_ocr=not ok, reason=reason))
         return pages

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -78,14 +78,20 @@ class RunSummary:
 
 
 def pipeline_version(doc: Document, opts: RunOptions) -> str:
-    v = (f"text{text_stage.VERSION}.layout{layout_stage.VERSION}.segment{segment_stage.VERSION}"
-         f".extract{extract_stage.VERSION}.load{load_stage.SCHEMA_VERSION}")
-    if any(p.needs_ocr for p in doc.pages):
-        v += f".{opts.engine}@{opts.dpi}"
-    return v
+    ocr = any(p.needs_ocr for p in doc.pages)
+    return _versions(opts)[1 if ocr else 0]
+
+
+def _versions(opts: RunOptions) -> tuple[str, str]:
+    """(version of an input read from its text layer, version of one with OCR pages)."""
+    v = (f"ingest{ingest_stage.VERSION}.text{text_stage.VERSION}.layout{layout_stage.VERSION}"
+         f".segment{segment_stage.VERSION}.extract{extract_stage.VERSION}.load{load_stage.SCHEMA_VERSION}")
+    return v, f"{v}.{opts.engine}@{opts.dpi}"
 
 
 def _write_atomic(path: Path, data: dict) -> None:
+    """Write JSON so that a reader (or a re-run after a kill) sees the old file or
+    the new one, never half of one: temp file, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -95,22 +101,98 @@ def _write_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _text_key(doc: Document, opts: RunOptions) -> str:
+    return f"{doc.sha256}:ingest{ingest_stage.VERSION}:text{text_stage.VERSION}:{opts.engine}:{opts.dpi}"
+
+
 def read_pages(doc: Document, opts: RunOptions, executor) -> list[Page]:
-    """Text stage with its cache."""
-    key = f"{doc.sha256}:text{text_stage.VERSION}:{opts.engine}:{opts.dpi}"
+    """Text stage with its cache (``<work_dir>/<doc id>/text.json``)."""
+    key = _text_key(doc, opts)
     cache = Path(opts.work_dir) / doc.doc_id / "text.json"
     if not opts.force and cache.exists():
         try:
             data = json.loads(cache.read_text(encoding="utf-8"))
             if data.get("key") == key:
                 return [from_dict(Page, p) for p in data["pages"]]
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError):
             pass  # a damaged cache file is simply rebuilt
     image_dir = str(Path(opts.work_dir) / doc.doc_id / "pages") if opts.page_images else None
-    pages = text_stage.read_document(doc, engine=opts.engine, dpi=opts.dpi,
-                                     image_dir=image_dir, executor=executor)
+    pages = read_document(doc, opts, image_dir, executor)
     _write_atomic(cache, {"key": key, "pages": [to_dict(p) for p in pages]})
     return pages
+
+
+def read_document(doc: Document, opts: RunOptions, image_dir: Optional[str], executor) -> list[Page]:
+    """All pages of ``doc`` in order (``text.read_document`` with two safety nets).
+
+    * A text layer that pdfplumber cannot parse (a damaged content stream) sends
+      just the pages it fails on to OCR, with the reason recorded.
+    * A PDF page too large to rasterise at ``opts.dpi`` within
+      ``ingest.RASTER_MAX_PIXELS`` is OCR'd at a lower dpi (``page.dpi``
+      records it and the issue is flagged "reduced-dpi").
+    OCR pages go through ``executor.map`` when an executor is given.
+    """
+    text_srcs = [s for s in doc.pages if not s.needs_ocr]
+    by_no: dict[int, Page] = {}
+    if text_srcs:
+        try:
+            got = text_stage.read_text_layer(doc.source_path, [s.index for s in text_srcs])
+        except Exception:
+            got = {}
+            for s in text_srcs:
+                try:
+                    got.update(text_stage.read_text_layer(doc.source_path, [s.index]))
+                except Exception as exc:
+                    s.needs_ocr = True
+                    s.reason = f"text layer cannot be parsed ({exc.__class__.__name__})"
+        for s in text_srcs:
+            if s.index in got:
+                by_no[s.page_no] = got[s.index]
+    ocr_srcs = [s for s in doc.pages if s.needs_ocr]
+    if ocr_srcs:
+        dpis = _raster_dpis(ocr_srcs, opts.dpi)
+        for s, d in zip(ocr_srcs, dpis):
+            if d < opts.dpi:
+                s.reason = (s.reason + "; " if s.reason else "") + \
+                    f"page too large: rasterised at {d} dpi (limit {ingest_stage.RASTER_MAX_PIXELS // 10**6} Mpx)"
+        args = [(s, opts.engine, d, image_dir) for s, d in zip(ocr_srcs, dpis)]
+        if executor is not None:
+            results = executor.map(text_stage.read_ocr_page, *zip(*args))
+        else:
+            results = (text_stage.read_ocr_page(*a) for a in args)
+        for src, page in zip(ocr_srcs, results):
+            page.page_no = src.page_no
+            for line in page.lines:
+                line.page_no = src.page_no
+            by_no[src.page_no] = page
+    return [by_no[s.page_no] for s in doc.pages]
+
+
+def _raster_dpis(srcs, dpi: int) -> list[int]:
+    """Per-page rasterisation dpi for OCR sources (only PDF pages can be too large)."""
+    out = [int(dpi)] * len(srcs)
+    pdf_srcs = [(k, s) for k, s in enumerate(srcs) if s.kind == "pdf"]
+    if not pdf_srcs:
+        return out
+    import pypdfium2 as pdfium
+    by_path: dict[str, list] = {}
+    for k, s in pdf_srcs:
+        by_path.setdefault(s.path, []).append((k, s))
+    for path, items in by_path.items():
+        try:
+            pdf = pdfium.PdfDocument(path)
+        except Exception:
+            continue  # the OCR stage reports the real error
+        try:
+            for k, s in items:
+                try:
+                    w, h = pdf.get_page_size(s.index)
+                except Exception:
+                    continue
+                out[k] = ingest_stage.raster_dpi(w, h, dpi)
+        finally:
+            pdf.close()
+    return out
 
 
 def build_issue(doc: Document, pages: list[Page]) -> Issue:
@@ -124,6 +206,7 @@ def build_issue(doc: Document, pages: list[Page]) -> Issue:
 
 
 def process(doc: Document, opts: RunOptions, executor=None) -> Issue:
+    """text (cached) → layout → segment → extract for one document; writes issue.json."""
     try:
         pages = read_pages(doc, opts, executor)
     except Exception as exc:
@@ -132,19 +215,48 @@ def process(doc: Document, opts: RunOptions, executor=None) -> Issue:
         issue = build_issue(doc, pages)
     except Exception as exc:
         raise _Stage("layout/segment/extract", exc)
+    srcs = {s.page_no: s for s in doc.pages}
+    if any(srcs[p.page_no].kind == "pdf" and srcs[p.page_no].needs_ocr and p.dpi and p.dpi < opts.dpi
+           for p in pages if p.page_no in srcs):
+        issue.meta.flags.append("reduced-dpi")
     _write_atomic(Path(opts.work_dir) / doc.doc_id / "issue.json",
                   {"version": pipeline_version(doc, opts), "issue": to_dict(issue)})
     return issue
 
 
+def process_job(doc: Document, opts: RunOptions) -> tuple:
+    """``process`` for a worker process (or a Dask worker): never raises, so the
+    outcome pickles back whatever went wrong. ("ok", issue) or ("error", stage, message)."""
+    try:
+        return ("ok", process(doc, opts, None))
+    except _Stage as s:
+        return ("error", s.stage, _one_line(s.exc))
+    except BaseException as exc:  # noqa: BLE001 - reported, not raised, across the process boundary
+        return ("error", "process", _one_line(exc))
+
+
 class _Stage(Exception):
     def __init__(self, stage: str, exc: BaseException):
+        super().__init__(stage, str(exc))
         self.stage, self.exc = stage, exc
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, _Stage):
+        exc = exc.exc
     msg = " ".join(str(exc).split()) or exc.__class__.__name__
     return msg if isinstance(exc, ingest_stage.InputError) else f"{exc.__class__.__name__}: {msg}"
+
+
+@dataclass
+class _Item:
+    """One input on its way through ``run``: results are finished in input order."""
+    res: FileResult
+    t1: float
+    doc: Optional[Document] = None
+    version: str = ""
+    future: object = None           # a worker's process_job, for born-digital documents
+    todo: bool = False              # still to be processed in the main process
 
 
 def run(paths, opts: Optional[RunOptions] = None,
@@ -152,7 +264,15 @@ def run(paths, opts: Optional[RunOptions] = None,
     """Process every input under ``paths`` into ``opts.db_path``.
 
     ``progress(event, data)`` is called with events "start" (total), "file"
-    (a FileResult as dict, plus done/total/eta) and "end" (summary dict).
+    (a FileResult as dict, plus done/total/eta/rate_pages_s) and "end"
+    (summary dict).
+
+    Inputs already in the archive with the same content and pipeline versions
+    are skipped after hashing them (no parsing), so a killed run continues
+    where it stopped. With ``workers > 1`` (or the Dask executor) born-digital
+    documents are processed whole in the workers and OCR pages one by one;
+    results are loaded by this process alone (one writer), one transaction per
+    issue, in input order.
     """
     opts = opts or RunOptions()
     t0 = time.time()
@@ -161,59 +281,121 @@ def run(paths, opts: Optional[RunOptions] = None,
     summary = RunSummary()
     cands, problems = ingest_stage.discover(paths)
     total = len(cands) + len(problems)
-    emit("start", {"total": total})
+    emit("start", {"total": total, "workers": opts.workers, "executor": opts.executor})
     for path, reason in problems:
         load_stage.record_failure(db, path, "ingest", reason)
         summary.results.append(FileResult(path, "failed", stage="ingest", error=reason))
         emit("file", _event(summary, total, t0))
-    executor = None
+    parallel = opts.executor == "dask" or opts.workers > 1
+    window = (16 if opts.executor == "dask" else 2 * opts.workers) if parallel else 0
+    versions = _versions(opts)
+    state = {"executor": None}
     seen: dict[str, str] = {}
+    pending: deque[_Item] = deque()
+
+    def executor():
+        if state["executor"] is None:
+            state["executor"] = make_executor(opts.executor, opts.workers, opts.scheduler)
+        return state["executor"]
+
+    def fail(res: FileResult, stage: str, error: str, path: str):
+        res.status, res.stage, res.error = "failed", stage, error
+        load_stage.record_failure(db, path, stage, error)
+
+    def finish(item: _Item):
+        res = item.res
+        if item.future is not None or item.todo:
+            try:
+                if item.future is not None:
+                    out = item.future.result()
+                else:
+                    try:
+                        out = ("ok", process(item.doc, opts,
+                                             executor() if any(p.needs_ocr for p in item.doc.pages) else None))
+                    except _Stage as s:
+                        out = ("error", s.stage, _one_line(s.exc))
+            except Exception as exc:  # a worker died (BrokenProcessPool, lost Dask worker ...)
+                out = ("error", "process", _one_line(exc))
+            if out[0] == "ok":
+                issue = out[1]
+                try:
+                    load_stage.load_issue(db, issue, pipeline_version=item.version)
+                    load_stage.clear_failures(db, item.doc.source_path)
+                    res.status, res.articles = "loaded", len(issue.articles)
+                    res.flags = list(issue.meta.flags)
+                except Exception as exc:
+                    fail(res, "load", _one_line(exc), res.source_path)
+            else:
+                fail(res, out[1], out[2], res.source_path)
+        res.seconds = round(time.time() - item.t1, 3)
+        summary.results.append(res)
+        emit("file", _event(summary, total, t0))
+
+    def ready(item: _Item) -> bool:
+        if item.todo:
+            return False
+        return item.future is None or item.future.done()
+
     try:
         for cand in cands:
-            t1 = time.time()
-            res = FileResult(str(cand.path), "failed")
-            try:
+            item = _Item(FileResult(str(cand.path), "failed"), time.time())
+            res = item.res
+            pending.append(item)
+            if not cand.is_folder and not opts.force:
+                # resume fast path: same content, same path, same versions -> skip unopened
                 try:
-                    doc = ingest_stage.ingest(cand)
-                except Exception as exc:
-                    raise _Stage("ingest", exc)
-                res.issue_id, res.pages = doc.doc_id, len(doc.pages)
-                version = pipeline_version(doc, opts)
-                if doc.doc_id in seen:
-                    res.status, res.note = "duplicate", f"same content as {seen[doc.doc_id]}"
-                else:
-                    seen[doc.doc_id] = doc.source_path
+                    doc_id, _sha = ingest_stage.content_id(cand.path)
                     row = db.conn.execute(
-                        "SELECT source_path, pipeline_version FROM issues WHERE id = ?",
-                        [doc.doc_id]).fetchone()
-                    if row and row[0] != doc.source_path and Path(row[0]).exists() and not opts.force:
-                        res.status, res.note = "duplicate", f"same content as {row[0]}"
-                    elif row and row[1] == version and not opts.force:
-                        res.status = "unchanged"
-                    else:
-                        if executor is None and any(p.needs_ocr for p in doc.pages):
-                            executor = make_executor(opts.executor, opts.workers, opts.scheduler)
-                        issue = process(doc, opts, executor)
-                        try:
-                            load_stage.load_issue(db, issue, pipeline_version=version)
-                        except Exception as exc:
-                            raise _Stage("load", exc)
-                        load_stage.clear_failures(db, doc.source_path)
-                        res.status, res.articles = "loaded", len(issue.articles)
-                        res.flags = list(issue.meta.flags)
-            except _Stage as s:
-                res.status, res.stage, res.error = "failed", s.stage, _one_line(s.exc)
-                load_stage.record_failure(db, str(cand.path), s.stage, res.error)
-            res.seconds = round(time.time() - t1, 3)
-            summary.results.append(res)
-            emit("file", _event(summary, total, t0))
+                        "SELECT source_path, pipeline_version, page_count FROM issues WHERE id = ?",
+                        [doc_id]).fetchone()
+                except (OSError, ValueError):
+                    row = None
+                if row and row[0] == str(cand.path) and row[1] in versions and doc_id not in seen:
+                    seen[doc_id] = str(cand.path)
+                    res.status, res.issue_id, res.pages = "unchanged", doc_id, row[2] or 0
+                    _drain(pending, ready, finish, window)
+                    continue
+            try:
+                doc = ingest_stage.ingest(cand)
+            except Exception as exc:
+                fail(res, "ingest", _one_line(exc), str(cand.path))
+                _drain(pending, ready, finish, window)
+                continue
+            item.doc = doc
+            res.issue_id, res.pages = doc.doc_id, len(doc.pages)
+            item.version = pipeline_version(doc, opts)
+            if doc.doc_id in seen:
+                res.status, res.note = "duplicate", f"same content as {seen[doc.doc_id]}"
+            else:
+                seen[doc.doc_id] = doc.source_path
+                row = db.conn.execute(
+                    "SELECT source_path, pipeline_version FROM issues WHERE id = ?",
+                    [doc.doc_id]).fetchone()
+                if row and row[0] != doc.source_path and Path(row[0]).exists() and not opts.force:
+                    res.status, res.note = "duplicate", f"same content as {row[0]}"
+                elif row and row[1] == item.version and not opts.force:
+                    res.status = "unchanged"
+                elif parallel and not any(p.needs_ocr for p in doc.pages):
+                    item.future = executor().submit(process_job, doc, opts)
+                else:
+                    item.todo = True
+            _drain(pending, ready, finish, window)
+        while pending:
+            finish(pending.popleft())
     finally:
-        if executor is not None:
-            executor.close()
+        if state["executor"] is not None:
+            state["executor"].close()
         summary.seconds = time.time() - t0
         emit("end", summary.to_dict())
         db.close()
     return summary
+
+
+def _drain(pending: deque, ready, finish, window: int) -> None:
+    """Finish items at the head of the queue that are done, and more while the
+    queue is longer than the look-ahead window (so work and memory stay bounded)."""
+    while pending and (ready(pending[0]) or len(pending) > window):
+        finish(pending.popleft())
 
 
 def _event(summary: RunSummary, total: int, t0: float) -> dict:
@@ -221,7 +403,10 @@ def _event(summary: RunSummary, total: int, t0: float) -> dict:
     elapsed = time.time() - t0
     rate = done / elapsed if elapsed > 0 else 0.0
     last = summary.results[-1]
+    pages_done = sum(r.pages for r in summary.results if r.status == "loaded")
     return {**last.__dict__, "done": done, "total": total,
-            "pages_done": sum(r.pages for r in summary.results if r.status == "loaded"),
+            "pages_done": pages_done,
             "failures": summary.count("failed"),
+            "elapsed": round(elapsed, 2),
+            "rate_pages_s": round(pages_done / elapsed, 2) if elapsed > 0 else 0.0,
             "eta": round((total - done) / rate, 1) if rate else None}
