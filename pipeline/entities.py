@@ -87,7 +87,10 @@ STRONG_HEADS = [
     "党校", "纪委", "监委", "人大", "政协", "支队", "大队", "中队", "纪检监察组", "领导小组",
     "联合会", "总工会", "工会", "妇联", "供销合作社", "合作社", "供销社", "救援队", "工作队",
     "服务队", "突击队", "指挥部", "团委", "宣讲团", "分团", "研究院", "研究所", "研究室",
-    "厅", "局", "委", "办", "部", "司", "处", "科", "股", "中心", "署", "所",
+    "居委会", "村委会", "居民委员会", "村民委员会", "报社", "日报社", "电视台", "广播电视台",
+    "融媒体中心", "办事处", "街道办事处", "党支部", "党总支", "党工委", "监管所", "财政所",
+    "司法所", "税务所", "供电所", "协会", "学会", "商会", "研究会", "促进会", "基金会",
+    "厅", "局", "委", "办", "部", "司", "处", "科", "股", "中心", "所",
 ]
 INSTITUTION_HEADS = [
     "中心学校", "中学", "小学", "学校", "幼儿园", "大学", "学院", "医院", "卫生院", "公司",
@@ -320,6 +323,10 @@ def _tokens(text: str) -> list[_Tok]:
                 prev = toks.pop()
                 toks.append(_Tok(prev.w + w, "nt", prev.s))
             else:
+                if w == "所" and f != "n" and toks and toks[-1].f[:1] in ("n", "v") and \
+                        toks[-1].e == pos and (pos + 1 >= len(text) or text[pos + 1] in PUNCT_STOP
+                                               or text[pos + 1] in "和与及等"):
+                    f = "n"     # 城关镇市场监管所、…
                 toks.append(_Tok(w, f, pos))
         pos += len(w)
     return toks
@@ -760,6 +767,16 @@ NAME_STOP_AFTER = ("主持", "出席", "参加", "讲话", "表示", "指出", "
                    "，", "。", "；", "：", "）", "(", "（")
 
 
+_NAME_STOP_RE = "|".join(map(re.escape, NAME_STOP_AFTER))
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
+    "戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮"
+    "柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古"
+    "吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫"
+    "寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+
+
 def extract_people(text: str) -> list[PersonMention]:
     """People written with their post: 局党组书记、局长郭春英 -> (郭春英, 局党组书记、局长)."""
     out: list[PersonMention] = []
@@ -769,6 +786,11 @@ def extract_people(text: str) -> list[PersonMention]:
         name = None
         if t.f == "nr" and 2 <= len(t.w) <= 4 and re.fullmatch(f"[{HAN}]+", t.w):
             name = t.w
+        elif k > 0 and toks[k - 1].w in POST_SET and t.w[:1] in SURNAMES:
+            # jieba missed the name: a surname and one or two characters before a verb/punctuation
+            m = re.match(f"([{HAN}]{{2,3}}?)(?:{_NAME_STOP_RE})", text[t.s:t.s + 6])
+            if m and not any(m.group(1).endswith(p) for p in POSTS):
+                name = m.group(1)
         if not name:
             continue
         before = text[:t.s]
