@@ -539,7 +539,7 @@ def _place_subjects(text: str, toks: list[_Tok]) -> list[UnitMention]:
     return out
 
 
-def extract_units(text: str, publisher: Optional[str] = None,
+def _extract_units(text: str, publisher: Optional[str] = None,
                   known: Iterable[str] = ()) -> list[UnitMention]:
     """Organisation mentions as written, with their resolution.
 
@@ -777,7 +777,7 @@ SURNAMES = set(
     "寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
 
 
-def extract_people(text: str) -> list[PersonMention]:
+def _extract_people(text: str) -> list[PersonMention]:
     """People written with their post: 局党组书记、局长郭春英 -> (郭春英, 局党组书记、局长)."""
     out: list[PersonMention] = []
     toks = _tokens(text)
@@ -879,7 +879,7 @@ def place_level(name: str) -> str:
     return "unknown"
 
 
-def extract_places(text: str) -> list[PlaceMention]:
+def _extract_places(text: str) -> list[PlaceMention]:
     """Provinces, cities, counties, districts, towns (jieba ns + suffix rules)."""
     out: list[PlaceMention] = []
     toks = _tokens(text)
@@ -910,6 +910,61 @@ def extract_places(text: str) -> list[PlaceMention]:
             out = [p for p in out if p.position != a.s]
             out.append(PlaceMention(name, name, a.s, place_level(name)))
     out.sort(key=lambda p: p.position)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Public extractors: OCR text often has spaces between characters
+# (省机关 事务管理局); they are removed before extraction and positions are
+# mapped back to the text as given.
+
+_CJK_P = "（）()、，。；：！？“”《》"
+_SQUEEZE = re.compile(f"(?<=[{HAN}{_CJK_P}])[ \t\u3000]+(?=[{HAN}{_CJK_P}])")
+
+
+def _squeeze(text: str) -> tuple[str, list[int]]:
+    text = text or ""
+    if not _SQUEEZE.search(text):
+        return text, list(range(len(text) + 1))
+    out, imap, last = [], [], 0
+    for m in _SQUEEZE.finditer(text):
+        out.append(text[last:m.start()])
+        imap.extend(range(last, m.start()))
+        last = m.end()
+    out.append(text[last:])
+    imap.extend(range(last, len(text) + 1))
+    return "".join(out), imap
+
+
+def extract_units(text: str, publisher: Optional[str] = None,
+                  known: Iterable[str] = ()) -> list[UnitMention]:
+    """Organisation mentions as written (spaces between characters removed), resolved
+    with the help of ``publisher`` (编印单位: 省…, 局…, 成都局) and ``known`` full unit
+    names of the archive (matched literally and taught to jieba).  Positions are
+    offsets into ``text``."""
+    clean, imap = _squeeze(text)
+    out = _extract_units(clean, publisher, known)
+    for u in out:
+        u.position = imap[u.position]
+    return out
+
+
+def extract_people(text: str) -> list[PersonMention]:
+    """People written with their post: 局党组书记、局长郭春英 -> (郭春英, 局党组书记、局长);
+    later bare mentions of the same name come with post None."""
+    clean, imap = _squeeze(text)
+    out = _extract_people(clean)
+    for p in out:
+        p.position = imap[p.position]
+    return out
+
+
+def extract_places(text: str) -> list[PlaceMention]:
+    """Provinces, cities, counties, districts, towns (jieba ns + suffix rules)."""
+    clean, imap = _squeeze(text)
+    out = _extract_places(clean)
+    for p in out:
+        p.position = imap[p.position]
     return out
 
 
