@@ -133,6 +133,14 @@ def test_people_chain_of_posts():
     assert [(p.name, p.post) for p in got[1:]] == [("王承先", None)]
 
 
+def test_ocr_spaces_between_characters():
+    text = "会议由省政府副秘书长， 局党组书记、局长郭 春英主持。省机关 事务管理局 召开会议。"
+    us = E.extract_units(text, SC)
+    assert [u.surface for u in us] == ["省政府", "省机关事务管理局"]
+    assert text[us[1].position:].startswith("省机关")
+    assert [(p.name, p.post) for p in E.extract_people(text)] == [("郭春英", "省政府副秘书长，局党组书记、局长")]
+
+
 def test_places():
     got = [(p.name, p.level) for p in E.extract_places(
         "绵阳市机关事务管理局与重庆市北碚区机关事务管理中心开展活动。党组中心组赴巴中开展培训，在四川地区。")]
@@ -155,6 +163,11 @@ def test_places():
     ("5月10日以来，开展执法行动。截至8月中旬，优良天数比例达到86.4%。", "2023-08-22", ["2023-05-10"]),
     ("今年8月15日是首个全国生态日。8月15日，活动举行。", "2023-08-22", ["2023-08-15"]),
     ("2023年春季学期，2月30日不存在。", "2023-05-10", []),
+    ("5月17-19日开展培训。", "2023-05-28", ["2023-05-17", "2023-05-19"]),
+    ("12月28日召开年终总结会。", "2024-01-05", ["2023-12-28"]),
+    ("12月30日至1月2日安排值班。", "2023-01-10", ["2022-12-30", "2023-01-02"]),
+    ("印发《关于2023年5月1日起施行新规定的通知》。", "2023-05-10", []),
+    ("5 月 8 日，召开会议。", "2021-05-28", ["2021-05-08"]),
 ])
 def test_event_dates(text, issue_date, want):
     assert E.event_dates(text, issue_date) == want
