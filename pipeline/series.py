@@ -16,10 +16,14 @@
                      ``第4期 ×2: <id> (<date>), <id> (<date>)``.
 * ``total_no_order`` in date order, a 总期号 that is not larger than the
                      总期号 of an earlier issue; detail names both issues.
-* ``restart``        a year whose 期号 does not start near 1 (first number
-                     above ``NEAR_ONE``; "continuing" when it follows on from the
-                     previous year's last number) or jumps back within the year
-                     (in date order, a 期号 lower than an earlier one).
+* ``restart``        a year whose 期号 does not restart near 1 but carries on
+                     from the previous year (first number above ``NEAR_ONE`` and
+                     within ``NEAR_ONE`` of the previous year's last number + 1;
+                     gaps are then counted from that first number),
+                     or that jumps back within the year (in date order, a 期号
+                     lower than an earlier one).  A late first number with no
+                     such evidence is reported as a gap from 第1期 (issues
+                     missing from the archive).
 
 Special issues (特刊/增刊) are numbered within their own sub-series: every
 check runs per (series, special); details of a special sub-series start
@@ -108,19 +112,19 @@ def check_subseries(issues: list[_Iss]) -> list[tuple[Optional[int], str, str]]:
             continue
         nos = {i.no for i in numbered}
         lo, hi = min(nos), max(nos)
-        prev_last[y] = max(nos)
-        # restart: not starting near 1
+        # restart: not starting near 1 although the previous year's numbers
+        # lead up to it (numbering carried on over the new year). Without that
+        # evidence a late first number means missing issues: gaps from 第1期.
         start = 1
-        if lo > NEAR_ONE:
+        prev = prev_last.get(y - 1)
+        if lo > NEAR_ONE and prev is not None and prev - NEAR_ONE <= lo <= prev + 1 + NEAR_ONE:
             start = lo
-            prev = prev_last.get(y - 1)
             first = min(numbered, key=lambda i: (i.no, i.order))
-            detail = f"{sp}starts at 第{lo}期"
-            if prev is not None and 0 < lo - prev <= NEAR_ONE:
-                detail += f", continuing {y - 1}年 (last {sp}第{prev}期)"
+            detail = f"{sp}starts at 第{lo}期, continuing {y - 1}年 (last {sp}第{prev}期)"
             if first.date:
                 detail += f" ({first.date})"
             rows.append((y, "restart", detail))
+        prev_last[y] = hi
         # restart: jumping back within the year (date order)
         best: Optional[_Iss] = None
         for i in numbered:

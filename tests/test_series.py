@@ -89,6 +89,14 @@ def test_year_that_does_not_restart_at_one(db):
     ]
 
 
+def test_late_first_number_without_previous_year_is_a_gap(db):
+    _load(db, [_issue(1, 2021, 1, None, "2021-01-15"), _issue(2, 2021, 2, None, "2021-02-15"),
+               _issue(3, 2022, 9, None, "2022-09-15")])
+    series.build_series(db.conn)
+    # 2021 ended at 第2期, 2022 starts at 第9期: not a continuation, issues are missing
+    assert _rows(db) == [(2022, "gap", "第1-8期")]
+
+
 def test_numbers_jumping_back_within_a_year(db):
     _load(db, [
         _issue(1, 2023, 1, None, "2023-01-10"),
@@ -133,7 +141,7 @@ def test_series_split_by_title_and_publisher(db):
     got = db.conn.execute("SELECT s.title, s.publisher, r.year, r.kind, r.detail FROM series_report r"
                           " JOIN series s ON s.id = r.series_id ORDER BY s.id, r.rowid").fetchall()
     assert got == [
-        (TITLE, "云溪县测试局", 2022, "restart", "starts at 第5期 (2022-02-02)"),
+        (TITLE, "云溪县测试局", 2022, "gap", "第1-4期"),
         (TITLE, PUB, 2022, "gap", "第2期"),
     ]
     counts = dict(db.conn.execute("SELECT title || '/' || publisher, issue_count FROM series").fetchall())
