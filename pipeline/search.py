@@ -63,9 +63,14 @@ VIEW = "article_index"   # articles with their issue's date/year/publisher (face
 # Bump when normalisation or tokenisation changes: existing indexes are then
 # rebuilt by ensure_schema (a contentless index can only be maintained with
 # the exact tokens it was built from).
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
+TEXT_COLUMNS = "title body"
+# Queries matching more articles than this (per phrase token) are ranked
+# within the first RANK_WINDOW matches in rowid order (see search()).
+RANK_BUDGET = 12000
+RANK_WINDOW_MIN = 1000
 
 # Characters written without spaces between words: bigram-indexed.
 _HAN_CLASS = (
@@ -94,24 +99,42 @@ def _table() -> dict:
     global _TABLE
     if _TABLE is not None:
         return _TABLE
-    from opencc import OpenCC
-
-    ranges = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F)]
-    han = [chr(c) for a, b in ranges for c in range(a, b + 1)]
-    simp = OpenCC("t2s").convert("\n".join(han)).split("\n")
-    t2s = {a: b for a, b in zip(han, simp) if a != b} if len(simp) == len(han) else {}
-
+    t2s = _t2s_chars()
     table: dict[int, str] = {}
+    is_nfkc = unicodedata.is_normalized
     for cp in range(0x30000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)
+        if is_nfkc("NFKC", ch) and ch not in t2s and ch.lower() == ch:
+            continue
         n = unicodedata.normalize("NFKC", ch)
         n = "".join(t2s.get(c, c) for c in n).lower()
         if n != ch:
             table[cp] = n
     _TABLE = table
     return table
+
+
+def _t2s_chars() -> dict[str, str]:
+    """Single-character traditional->simplified map of OpenCC t2s (first candidate)."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    m: dict[str, str] = {}
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            k, _, v = line.partition("\t")
+            if len(k) == 1 and v:
+                m[k] = v.split(" ")[0]
+        if m:
+            return {k: v for k, v in m.items() if k != v}
+    except OSError:
+        pass
+    ranges = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F)]
+    han = [chr(c) for a, b in ranges for c in range(a, b + 1)]
+    simp = opencc.OpenCC("t2s").convert("\n".join(han)).split("\n")
+    return {a: b for a, b in zip(han, simp) if a != b} if len(simp) == len(han) else {}
 
 
 def normalize(text: Optional[str]) -> str:
@@ -232,9 +255,7 @@ class Query:
             p = _phrase(t)
             if p:
                 expr = f"({expr}) NOT {p}"
-        if column:
-            expr = f"{{{column}}} : ({expr})"
-        return expr
+        return f"{{{column or TEXT_COLUMNS}}} : ({expr})"
 
     def words(self) -> Optional["Query"]:
         """The same query with long terms split into words by jieba, or None
@@ -378,10 +399,15 @@ def snippet(text: Optional[str], terms: Sequence[str], *, before: int = 30, afte
 # --------------------------------------------------------------------------
 # schema and the load-stage EXTENSIONS contract
 
+# publisher/section/year are indexed too (weight 0) so that filters are
+# FTS terms ({year}: "2020" AND {publisher}: "四川 川省") evaluated by doclist
+# merging instead of a join per matching row.
 FTS_SQL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    "title, body, content='', tokenize='unicode61')"
+    "title, body, publisher, section, year, content='', tokenize='unicode61')"
 )
+_INDEX_SQL = ("select a.id, a.title, a.subtitle, a.body, i.publisher, a.section, i.year"
+              " from articles a left join issues i on i.id = a.issue_id")
 
 
 VIEW_SQL = (
@@ -407,14 +433,14 @@ def ensure_schema(conn) -> None:
     _log.info("building search index (%s)", "new" if not row else f"tokenizer {row[0]} -> {TOKENIZER_VERSION}")
     with conn:
         _create(conn)
-        _index_rows(conn, "select id, title, subtitle, body from articles")
+        _index_rows(conn, _INDEX_SQL)
 
 
 def _create(conn) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     conn.execute(FTS_SQL)
     conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('rank', ?)",
-                 [f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT})"])
+                 [f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0, 0.0, 0.0)"])
     conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('tokenizer_version', ?)", [TOKENIZER_VERSION])
     conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('weights', ?)",
                  [json.dumps({"title": TITLE_WEIGHT, "body": BODY_WEIGHT})])
@@ -424,18 +450,28 @@ def _title_text(title, subtitle) -> str:
     return f"{title or ''}\n|\n{subtitle}" if subtitle else (title or "")
 
 
+def _values(r) -> tuple:
+    """FTS column values for a row of _INDEX_SQL."""
+    return (r[0], index_text(_title_text(r[1], r[2])), index_text(r[3]), index_text(r[4]),
+            index_text(r[5]), "" if r[6] is None else str(r[6]))
+
+
 def _index_rows(conn, sql: str, params: Sequence = ()) -> int:
-    rows = conn.execute(sql, params).fetchall()
-    conn.executemany(
-        f"INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (?, ?, ?)",
-        ((r[0], index_text(_title_text(r[1], r[2])), index_text(r[3])) for r in rows),
-    )
-    return len(rows)
+    n = 0
+    cur = conn.execute(sql, params)
+    while True:
+        rows = cur.fetchmany(2000)
+        if not rows:
+            return n
+        conn.executemany(
+            f"INSERT INTO {FTS_TABLE}(rowid, title, body, publisher, section, year) VALUES (?, ?, ?, ?, ?, ?)",
+            [_values(r) for r in rows])
+        n += len(rows)
 
 
 def index_issue(conn, issue_id: str) -> None:
     """Index the articles of one issue (inside the load transaction)."""
-    _index_rows(_conn(conn), "select id, title, subtitle, body from articles where issue_id = ?", [issue_id])
+    _index_rows(_conn(conn), _INDEX_SQL + " where a.issue_id = ?", [issue_id])
 
 
 def unindex_issue(conn, issue_id: str) -> None:
@@ -445,12 +481,10 @@ def unindex_issue(conn, issue_id: str) -> None:
     with, recomputed from the article text; rows not in the index are skipped."""
     conn = _conn(conn)
     rows = conn.execute(
-        f"select a.id, a.title, a.subtitle, a.body from articles a"
-        f" join {FTS_TABLE}_docsize d on d.id = a.id where a.issue_id = ?", [issue_id]).fetchall()
+        _INDEX_SQL + f" join {FTS_TABLE}_docsize d on d.id = a.id where a.issue_id = ?", [issue_id]).fetchall()
     conn.executemany(
-        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) VALUES ('delete', ?, ?, ?)",
-        ((r[0], index_text(_title_text(r[1], r[2])), index_text(r[3])) for r in rows),
-    )
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, publisher, section, year)"
+        " VALUES ('delete', ?, ?, ?, ?, ?, ?)", [_values(r) for r in rows])
 
 
 def rebuild(db) -> int:
@@ -459,7 +493,7 @@ def rebuild(db) -> int:
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
     with conn:
         _create(conn)
-        n = _index_rows(conn, "select id, title, subtitle, body from articles")
+        n = _index_rows(conn, _INDEX_SQL)
     conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
     conn.commit()
     return n
@@ -491,76 +525,124 @@ def connect(db: DbLike) -> tuple[sqlite3.Connection, bool]:
     return _conn(db), False
 
 
-def _filters(conn, year, publisher, section, unit) -> tuple[list[str], list]:
-    where, params = [], []
+def filter_expression(year=None, publisher: Optional[str] = None, section: Optional[str] = None) -> str:
+    """FTS5 terms for the filters, to AND with a query expression ('' if none).
+
+    ``year`` is a year or a (first, last) pair; ``publisher`` and ``section``
+    match the whole name or a part of it (normalised, so 四川 matches
+    四川省机关事务管理局 and traditional forms match too)."""
+    parts = []
     if year is not None:
         if isinstance(year, (tuple, list)):
-            where.append("i.year between ? and ?")
-            params += [int(year[0]), int(year[1])]
+            years = range(int(year[0]), int(year[1]) + 1)
         else:
-            where.append("i.year = ?")
-            params.append(int(year))
-    if publisher:
-        where.append("(i.publisher = ? or instr(i.publisher, ?) > 0)")
-        params += [publisher, publisher]
-    if section:
-        where.append("(a.section = ? or instr(a.section, ?) > 0)")
-        params += [section, section]
-    if unit and _exists(conn, "article_units") and _exists(conn, "units"):
-        where.append("EXISTS (select 1 from article_units au join units u on u.id = au.unit_id"
-                     " where au.article_id = a.id and (u.name = ? or au.surface = ?))")
-        params += [unit, unit]
-    return where, params
+            years = [int(year)]
+        parts.append("{year} : (" + " OR ".join(f'"{y}"' for y in years) + ")")
+    for col, val in (("publisher", publisher), ("section", section)):
+        if val:
+            ph = _phrase(val)
+            parts.append(f"{{{col}}} : ({ph})" if ph else '""')
+    return " AND ".join(parts)
+
+
+def _has_units(conn) -> bool:
+    return _exists(conn, "article_units") and _exists(conn, "units")
+
+
+_UNIT_SQL = (" and {fts}.rowid in (select au.article_id from article_units au join units u on u.id = au.unit_id"
+             " where u.name = ? or au.surface = ?)")
 
 
 def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publisher: Optional[str] = None,
            section: Optional[str] = None, unit: Optional[str] = None, offset: int = 0,
-           html_snippet: bool = False, fallback: bool = True) -> list[dict]:
+           html_snippet: bool = False, fallback: bool = True, exhaustive: bool = False) -> list[dict]:
     """Ranked articles matching ``query``.
 
     Each result: issue_id, article_id, title, date, publisher, section,
     snippet (original text, matches in 【】 or <mark> with html_snippet),
-    score (higher is better), page_start, plus page_end, year, issue_no and
-    match ('exact' or 'words': when the exact query finds nothing and
-    ``fallback`` is true, long terms are split into jieba words and ANDed).
+    score (bm25, higher is better), page_start, plus page_end, year,
+    issue_no and match ('exact' or 'words': when the exact query finds
+    nothing and ``fallback`` is true, long terms are split into jieba words
+    and ANDed).
+
+    Order: articles matching in the title first, then the others; bm25
+    (title weighted 10x) within each.  A very broad query (more matches than
+    ~RANK_BUDGET / phrase tokens) is ranked within its first matches in
+    article-id order, which is fast but not the global best;
+    ``exhaustive=True`` ranks every match.
 
     ``year`` is a year or a (first, last) pair; ``publisher``/``section``
-    match exactly or as a substring; ``unit`` uses the article_units/units
+    match the whole name or a part; ``unit`` uses the article_units/units
     tables when present, else requires the unit name in the text."""
     conn, owned = connect(db)
     try:
         q = parse_query(query)
-        if unit and not (_exists(conn, "article_units") and _exists(conn, "units")):
+        if unit and not _has_units(conn):
             q = Query(q.groups + [[unit]], q.exclude)
-        results = _run(conn, q, limit, offset, year, publisher, section, unit, html_snippet, "exact")
+            unit = None
+        filt = filter_expression(year, publisher, section)
+        args = (limit, offset, filt, unit, html_snippet, exhaustive)
+        results = _run(conn, q, *args, "exact")
         if not results and offset == 0 and fallback:
             wq = q.words()
             if wq is not None:
-                results = _run(conn, wq, limit, offset, year, publisher, section, unit, html_snippet, "words")
+                results = _run(conn, wq, *args, "words")
         return results
     finally:
         if owned:
             conn.close()
 
 
-def _run(conn, q: Query, limit, offset, year, publisher, section, unit, html_snippet, mode) -> list[dict]:
-    expr = q.expression()
-    if not expr:
+def _n_tokens(expr: str) -> int:
+    """Tokens in the phrases of an expression (ranking cost grows with it)."""
+    return max(1, sum(len(p.split()) for p in re.findall(r'"([^"]*)"', expr)))
+
+
+def ranked_ids(conn, text_expr: str, filt: str = "", need: Optional[int] = 20, unit: Optional[str] = None,
+               exhaustive: bool = False) -> list[tuple[int, float]]:
+    """(article id, bm25 rank) pairs, best first: title matches, then body matches."""
+    T = FTS_TABLE
+    unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
+    inner = text_expr.split(" : ", 1)[1]            # '{title body} : (X)' -> '(X)'
+    tiers = [f"{{title}} : {inner}", f"({{title body}} : {inner}) NOT ({{title}} : {inner})"]
+    window = max(RANK_WINDOW_MIN, RANK_BUDGET // _n_tokens(inner))
+    if need is None or need > window:
+        exhaustive = True
+    out: list[tuple[int, float]] = []
+    for tier in tiers:
+        expr = tier + (f" AND {filt}" if filt else "")
+        bound_sql, bound = "", []
+        if not exhaustive:
+            row = conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} order by rowid"
+                               f" limit 1 offset ?", [expr, *unit_params, window]).fetchone()
+            if row:
+                bound_sql, bound = f" and {T}.rowid < ?", [row[0]]
+        lim = -1 if need is None else need - len(out)
+        out += conn.execute(f"select rowid, rank from {T} where {T} match ?{unit_sql}{bound_sql}"
+                            f" order by rank limit ?", [expr, *unit_params, *bound, lim]).fetchall()
+        if need is not None and len(out) >= need:
+            break
+    return out
+
+
+def _run(conn, q: Query, limit, offset, filt, unit, html_snippet, exhaustive, mode) -> list[dict]:
+    if not q.expression():
         return []
-    where, params = _filters(conn, year, publisher, section, unit)
-    sql = (
-        f"select a.id, a.issue_id, a.title, a.subtitle, a.body, a.section, a.page_start, a.page_end,"
-        f" i.date, i.publisher, i.year, i.issue_no, {FTS_TABLE}.rank"
-        f" from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid"
-        f" join issues i on i.id = a.issue_id"
-        f" where {FTS_TABLE} match ?" + "".join(" and " + w for w in where) +
-        f" order by {FTS_TABLE}.rank limit ? offset ?"
-    )
-    rows = conn.execute(sql, [expr, *params, -1 if limit is None else int(limit), int(offset)]).fetchall()
+    need = None if limit is None else int(offset) + int(limit)
+    hits = ranked_ids(conn, q.expression(), filt, need, unit, exhaustive)[int(offset):]
+    if not hits:
+        return []
+    rows = {r[0]: r for r in conn.execute(
+        "select a.id, a.issue_id, a.title, a.subtitle, a.body, a.section, a.page_start, a.page_end,"
+        " i.date, i.publisher, i.year, i.issue_no from articles a left join issues i on i.id = a.issue_id"
+        f" where a.id in ({','.join('?' * len(hits))})", [h[0] for h in hits])}
     terms = q.terms
     mark = ("<mark>", "</mark>") if html_snippet else ("【", "】")
     out = []
-    for (aid, iid, title, subtitle, body, sec, p0, p1, date, pub, yr, no, rank) in rows:
+    for aid, rank in hits:
+        if aid not in rows:
+            continue
+        (_, iid, title, subtitle, body, sec, p0, p1, date, pub, yr, no) = rows[aid]
         body_spans = highlight_spans(body or "", terms)
         src = body if (body_spans or not (title and highlight_spans(title, terms))) else title
         out.append({
@@ -581,21 +663,22 @@ def _run(conn, q: Query, limit, offset, year, publisher, section, unit, html_sni
     return out
 
 
-def count(db: DbLike, query: str, *, by: str = "year", **filters) -> list[tuple]:
+def count(db: DbLike, query: str, *, by: str = "year", year=None, publisher: Optional[str] = None,
+          section: Optional[str] = None) -> list[tuple]:
     """Matching articles per period: by 'year', 'month' (YYYY-MM) or 'date'."""
     key = {"year": "i.year", "month": "substr(i.date, 1, 7)", "date": "i.date"}[by]
     conn, owned = connect(db)
     try:
         q = parse_query(query)
-        expr = q.expression()
-        if not expr:
+        if not parse_query(query).terms:
             return []
-        where, params = _filters(conn, filters.get("year"), filters.get("publisher"),
-                                 filters.get("section"), filters.get("unit"))
+        expr = q.expression()
+        filt = filter_expression(year, publisher, section)
+        if filt:
+            expr = f"{expr} AND {filt}"
         sql = (f"select {key} as k, count(*) from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid"
-               f" join issues i on i.id = a.issue_id where {FTS_TABLE} match ?"
-               + "".join(" and " + w for w in where) + " group by k order by k")
-        return [tuple(r) for r in conn.execute(sql, [expr, *params]).fetchall()]
+               f" join issues i on i.id = a.issue_id where {FTS_TABLE} match ? group by k order by k")
+        return [tuple(r) for r in conn.execute(sql, [expr]).fetchall()]
     finally:
         if owned:
             conn.close()

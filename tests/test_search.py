@@ -1,7 +1,10 @@
 """Search: a real archive built with load.open_db + load.load_issue."""
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,12 +45,24 @@ def make_issue(doc_id, publisher, year, issue_no, date, arts, variant: str = "")
     return models.Issue(doc=doc, meta=meta, pages=pages, articles=articles)
 
 
+@contextlib.contextmanager
+def search_only():
+    """Load with the search extension alone (independent of other stages)."""
+    saved = list(load.EXTENSIONS)
+    load.EXTENSIONS[:] = ["pipeline.search"]
+    try:
+        yield
+    finally:
+        load.EXTENSIONS[:] = saved
+
+
 def build_archive(path) -> Path:
     """A small archive: three issues, two publishers, 2022-2023."""
     path = Path(path)
-    db = load.open_db(path)
-    for spec in ISSUES:
-        load.load_issue(db, make_issue(*spec))
+    with search_only():
+        db = load.open_db(path)
+        for spec in ISSUES:
+            load.load_issue(db, make_issue(*spec))
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
     return path
@@ -70,14 +85,20 @@ def ids(results):
 
 def test_tokens_and_expressions():
     assert search.index_text("公务 用车改革，CCER项目2023年") == "公务 务用 用车 车改 改革 革 ccer 项目 目 2023 年"
-    assert search.match_expression("公务用车") == '"公务 务用 用车"'
-    assert search.match_expression("公務用車") == '"公务 务用 用车"'
-    assert search.match_expression("党") == '"党" *'
-    assert search.match_expression("2023年") == '"2023 年" *'
-    assert search.match_expression("节能 党史") == '"节能" AND "党史"'
-    assert search.match_expression("节能 -党史") == '("节能") NOT "党史"'
-    assert search.match_expression("节能 OR 党史") == '("节能" OR "党史")'
+    def tb(e):
+        return "{title body} : (" + e + ")"
+    assert search.match_expression("公务用车") == tb('"公务 务用 用车"')
+    assert search.match_expression("公務用車") == tb('"公务 务用 用车"')
+    assert search.match_expression("党") == tb('"党" *')
+    assert search.match_expression("2023年") == tb('"2023 年" *')
+    assert search.match_expression("节能 党史") == tb('"节能" AND "党史"')
+    assert search.match_expression("节能 -党史") == tb('("节能") NOT "党史"')
+    assert search.match_expression("节能 OR 党史") == tb('("节能" OR "党史")')
+    assert search.match_expression("节能", "title") == '{title} : ("节能")'
     assert search.match_expression("，。 ") == ""
+    assert search.filter_expression(2023, "四川", "工作动态") == \
+        '{year} : ("2023") AND {publisher} : ("四川") AND {section} : ("工作 作动 动态")'
+    assert search.filter_expression((2021, 2022)) == '{year} : ("2021" OR "2022")'
     assert search.normalize("ＣＣＥＲ　２０２３年 公務 用車") == "ccer 2023年公务用车"
 
 
@@ -133,6 +154,17 @@ def test_title_hit_ranks_above_body_hits(archive):
     assert res[0]["score"] > res[1]["score"]
 
 
+def test_broad_queries_ranked_within_a_window(archive, monkeypatch):
+    full = ids(search.search(archive, "节能"))
+    assert ids(search.search(archive, "节能", exhaustive=True)) == full
+    monkeypatch.setattr(search, "RANK_BUDGET", 1)
+    monkeypatch.setattr(search, "RANK_WINDOW_MIN", 1)
+    assert ids(search.search(archive, "节能", limit=1)) == [aid(0, 2)]     # title tier first
+    two = ids(search.search(archive, "节能", limit=2))
+    assert len(two) == 2 and two[0] == aid(0, 2) and set(two) <= set(full)
+    assert ids(search.search(archive, "节能", limit=None)) == full          # all: ranked exhaustively
+
+
 def test_filters(archive):
     assert set(ids(search.search(archive, "节能", year=2023))) == {aid(1, 2), aid(2, 1)}
     assert set(ids(search.search(archive, "节能", year=(2020, 2022)))) == {aid(0, 2)}
@@ -145,9 +177,11 @@ def test_filters(archive):
 
 def test_unit_filter_without_and_with_unit_tables(tmp_path):
     path = build_archive(tmp_path / "a.db")
-    # no units tables yet: the unit must occur in the text
-    assert ids(search.search(path, "公务用车", unit="四川省机关事务管理局")) == [aid(0, 1)]
     conn = sqlite3.connect(path)
+    conn.executescript("drop table if exists article_units; drop table if exists units;")
+    conn.commit()
+    # no units tables (entities stage absent): the unit must occur in the text
+    assert ids(search.search(path, "公务用车", unit="四川省机关事务管理局")) == [aid(0, 1)]
     conn.executescript("""
         create table units (id integer primary key, name text);
         create table article_units (article_id integer, unit_id integer, surface text);
@@ -166,8 +200,9 @@ def test_jieba_fallback_for_long_queries(archive):
     assert aid(0, 1) in ids(res) and res[0]["match"] == "words"
 
 
-def test_reload_replaces_index_rows(tmp_path):
+def test_reload_replaces_index_rows(tmp_path, monkeypatch):
     path = build_archive(tmp_path / "a.db")
+    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
     db = load.open_db(path)
     spec = ISSUES[0]
     for _ in range(3):
@@ -191,11 +226,12 @@ def test_reload_replaces_index_rows(tmp_path):
     db.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
 
 
-def test_existing_archive_gets_indexed(tmp_path):
+def test_existing_archive_gets_indexed(tmp_path, monkeypatch):
     path = build_archive(tmp_path / "a.db")
     conn = sqlite3.connect(path)
     conn.executescript("drop table articles_fts; drop table search_meta;")
     conn.close()
+    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
     db = load.open_db(path)  # ensure_schema builds the missing index
     assert len(search.search(db, "公务用车")) == 3
 
@@ -208,7 +244,19 @@ def test_plain_sqlite_client_can_query(archive):
     assert sorted(r[0] for r in rows) == sorted([aid(0, 1), aid(0, 3), aid(1, 3)])
     rows = conn.execute("select rowid from articles_fts where articles_fts match '\"节能\"' order by rank").fetchall()
     assert rows[0][0] == aid(0, 2)
+    # filters are index terms too
+    rows = conn.execute("select rowid from articles_fts where articles_fts match"
+                        " '{title body}: \"节能\" AND {year}: 2023 AND {publisher}: \"北京\"'").fetchall()
+    assert rows == [(aid(1, 2),)]
     conn.close()
+
+
+@pytest.mark.skipif(not shutil.which("sqlite3"), reason="sqlite3 command-line shell not installed")
+def test_sqlite3_shell_can_query(archive):
+    out = subprocess.run(["sqlite3", "-readonly", str(archive),
+                          "select count(*) from articles_fts where articles_fts match '\"公务 务用 用车\"'"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "3"
 
 
 def test_sql_functions(archive):
