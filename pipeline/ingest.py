@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .models import Document, PageSource
 
@@ -25,7 +26,7 @@ VERSION = 2                       # page triage rules; part of the pipeline vers
 # for the requested dpi is rendered at a lower dpi (``raster_dpi``) and the
 # page records the dpi used.
 RASTER_MAX_PIXELS = 36_000_000    # A4 at 600 dpi is 35 Mpx
-MIN_RASTER_DPI = 36
+MIN_RASTER_DPI = 36               # below this a reduced page is hardly legible
 
 
 class InputError(Exception):
@@ -262,14 +263,16 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     return True, ""
 
 
-def raster_dpi(width_pt: float, height_pt: float, dpi: int,
-               max_pixels: int = RASTER_MAX_PIXELS) -> int:
+def raster_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: Optional[int] = None) -> int:
     """The dpi to rasterise a page of this size at: ``dpi``, or lower for a page
-    so large that ``dpi`` would exceed ``max_pixels`` (never below MIN_RASTER_DPI)."""
+    so large that ``dpi`` would exceed ``max_pixels`` (default RASTER_MAX_PIXELS).
+    The cap is strict; below MIN_RASTER_DPI the page is unlikely to be legible
+    and the issue is flagged anyway (``reduced-dpi``)."""
+    max_pixels = RASTER_MAX_PIXELS if max_pixels is None else max_pixels
     w_in, h_in = max(width_pt, 1.0) / 72.0, max(height_pt, 1.0) / 72.0
     if w_in * h_in * dpi * dpi <= max_pixels:
         return int(dpi)
-    return max(MIN_RASTER_DPI, int((max_pixels / (w_in * h_in)) ** 0.5))
+    return max(1, int((max_pixels / (w_in * h_in)) ** 0.5))
 
 
 def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
@@ -299,6 +302,22 @@ def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
     finally:
         pdf.close()
     return out
+
+
+def _has_contents(path: Path, index: int) -> bool:
+    """Does page ``index`` have a non-empty content stream (raw bytes)? True when
+    it cannot be told, so that a page is never silently taken for blank."""
+    try:
+        import pikepdf
+        with pikepdf.open(path) as pdf:
+            contents = pdf.pages[index].obj.get("/Contents")
+            if contents is None:
+                return False
+            streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+            return any(isinstance(st, pikepdf.Stream) and len(st.read_raw_bytes().strip()) > 0
+                       for st in streams)
+    except Exception:
+        return True
 
 
 def _bad_font(resources, seen: set, depth: int):
@@ -335,7 +354,8 @@ def pdf_pages(path: Path) -> list[PageSource]:
 
     A page is read from its text layer only when the layer is trustworthy;
     otherwise it goes to OCR with the reason recorded. A page with nothing on
-    it is read as an empty text page (no point in OCR). A page embedding an
+    it (no content stream) is read as an empty text page (no point in OCR); a
+    page whose content stream PDFium cannot make anything of goes to OCR. A page embedding an
     image whose declared size exceeds the pixel limit refuses the document:
     decoding it would take gigabytes (a JBIG2/Flate decompression bomb).
     """
@@ -384,8 +404,10 @@ def pdf_pages(path: Path) -> list[PageSource]:
                     text, n_images, parsed = "", 1, False
             finally:
                 page.close()
-            if parsed and n_objects == 0:
+            if parsed and n_objects == 0 and not _has_contents(path, i):
                 ok, reason = True, "blank page"
+            elif parsed and n_objects == 0:
+                ok, reason = False, "content stream shows nothing (damaged?)"
             elif not parsed:
                 ok, reason = False, "content stream cannot be parsed"
             else:
