@@ -132,6 +132,11 @@ def _clean_unit(t: str) -> str:
     return re.sub(r"(编印|主办|编)$", "", t).strip("，,。 ")
 
 
+def _despeckle(t: str) -> str:
+    """Drop OCR specks inside numbers: （总第.103 期） -> （总第103期）."""
+    return re.sub(r"(?<=[第总年])[\s.·,，。:：]+|[\s.·,，。:：]+(?=[期年月日])", "", t)
+
+
 def extract_meta(blocks: list[Block]) -> IssueMeta:
     meta = IssueMeta()
     mast = [b for b in blocks if b.role == Role.MASTHEAD]
@@ -140,7 +145,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
     front = [b for b in blocks if b.role in (Role.ISSUE_LINE, Role.PUBLISHER_DATE)]
     for b in front:
         # 期号 may share a line with the publisher and the date
-        t = b.text
+        t = _despeckle(b.text)
         m = _TOTAL.search(t)
         if m:
             meta.total_no = cn_number(m.group(1))
@@ -159,7 +164,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
             meta.date = d
         # whatever is left once numbers and dates are taken out may be the publisher,
         # also when it shares a line with the issue number (第3期  XX局办公室  2023年3月15日)
-        rest = _DATE_FULL.sub(" ", b.text)
+        rest = _DATE_FULL.sub(" ", t)
         rest = DATE.sub(" ", rest)
         for rx in (_TOTAL_BRACKETED, _ISSUE_PART, _SPECIAL):
             rest = rx.sub(" ", rest)
@@ -191,13 +196,14 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
         if "印发" in re.sub(r"\s+", "", t) and not FOOTER_START.match(t):
             meta.printed_date = parse_date(t)
             continue
+        t = re.sub(r"^(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送)[。.·，,;；]", r"\1：", t)
         m = _KEY.match(t) if FOOTER_START.match(t) else None
         if not m:
             continue
         key = re.sub(r"\s+", "", m.group(1))
         value = t[m.end():]
         if key in ("信息公开选项", "公开属性", "公开方式"):
-            meta.disclosure = re.sub(r"\s+", "", value).rstrip("。") or None
+            meta.disclosure = re.sub(r"\s+", "", value).strip("：:。.，,·") or None
         elif key in ("抄送", "抄报"):
             lists["抄送"] += split_units(value)
         elif key == "分送":

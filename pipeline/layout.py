@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models import Block, Line, Page, Role
 
@@ -30,7 +30,21 @@ END_PUNCT = "。！？；：，、”’）)…"
 
 
 def strip_decoration(text: str) -> str:
-    return re.sub(r"\s+", "", text).strip(DECOR + "—- ")
+    return re.sub(r"\s+", "", text).strip(DECOR + "—- 。.·・")
+
+
+_OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
+_OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
+_OCR_DOT = re.compile(r"(?<=[\u3400-\u9fff”“）])[·•・](?=[\u3400-\u9fff“”（])")
+
+
+def clean_ocr_line(text: str) -> str:
+    """Remove specks an OCR engine reads as punctuation: a dot at the start of a
+    line (a lost bullet or noise — Chinese lines never start with ，。、), a
+    trailing middle dot, a middle dot between Han characters."""
+    text = _OCR_LEAD.sub("", text.strip())
+    text = _OCR_TAIL.sub("", text)
+    return _OCR_DOT.sub("", text)
 
 
 def _norm(text: str) -> str:
@@ -39,17 +53,43 @@ def _norm(text: str) -> str:
 
 @dataclass
 class Geometry:
+    """Body font size of the document and text-block margins of each page.
+
+    Margins are per page: a scan is shifted, cropped and deskewed differently
+    on every page.
+    """
     body_size: float
     left: float
     right: float
+    pages: dict = field(default_factory=dict)    # page_no -> (left, right)
+    local: dict = field(default_factory=dict)    # id(line) -> (left, right) on scans
 
-    @property
-    def center(self) -> float:
-        return (self.left + self.right) / 2
+    def left_of(self, line: Line) -> float:
+        if id(line) in self.local:
+            return self.local[id(line)][0]
+        return self.pages.get(line.page_no, (self.left, self.right))[0]
 
-    @property
-    def width(self) -> float:
-        return self.right - self.left
+    def right_of(self, line: Line) -> float:
+        if id(line) in self.local:
+            return self.local[id(line)][1]
+        return self.pages.get(line.page_no, (self.left, self.right))[1]
+
+    def center_of(self, line: Line) -> float:
+        return (self.left_of(line) + self.right_of(line)) / 2
+
+    def width_of(self, line: Line) -> float:
+        return self.right_of(line) - self.left_of(line)
+
+
+def _margins(lines: list[Line]) -> tuple[float, float]:
+    """Where most long lines start and end (binned for OCR jitter)."""
+    lefts = Counter(round(l.box[0] / 4) for l in lines)
+    rights = Counter(round(l.box[2] / 4) for l in lines)
+    left = 4 * max(lefts.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+    right = 4 * max(rights.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    left = min((l.box[0] for l in lines if abs(l.box[0] - left) <= 4), default=left)
+    right = max((l.box[2] for l in lines if abs(l.box[2] - right) <= 4), default=right)
+    return left, right
 
 
 def measure(pages: list[Page]) -> Geometry:
@@ -62,27 +102,46 @@ def measure(pages: list[Page]) -> Geometry:
     long_lines = [l for p in pages for l in p.lines
                   if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
     if len(long_lines) >= 3:
-        # the margins are where most long lines start and end (binned for OCR jitter)
-        lefts = Counter(round(l.box[0] / 4) for l in long_lines)
-        rights = Counter(round(l.box[2] / 4) for l in long_lines)
-        left = 4 * max(lefts.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-        right = 4 * max(rights.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        left = min((l.box[0] for l in long_lines if abs(l.box[0] - left) <= 4), default=left)
-        right = max((l.box[2] for l in long_lines if abs(l.box[2] - right) <= 4), default=right)
+        left, right = _margins(long_lines)
     else:
         w = pages[0].width if pages else 595
         left, right = w * 0.13, w * 0.87
-    return Geometry(body, left, right)
+    g = Geometry(body, left, right)
+    # Scans are shifted, cropped and deskewed differently on every page, so
+    # their margins are measured per page (and locally, below); text-layer
+    # pages share the document's.
+    full = [l for l in long_lines if l.box[2] - l.box[0] >= 0.75 * (right - left)
+            and abs(l.size - body) <= 0.12 * body]
+    for p in pages:
+        if p.method == "text-layer":
+            continue
+        own = [l for l in full if l.page_no == p.page_no]
+        if len(own) < 4:
+            continue
+        pl, pr = _margins(own)
+        if abs(pl - left) < 2 * body and abs(pr - right) < 2 * body:
+            g.pages[p.page_no] = (pl, pr)
+        if len(own) >= 6:
+            # margins drift down a scanned page (residual skew, paper curl):
+            # take them from the nearest long lines, most of which are full
+            # continuation lines; the second extreme skips one outlier
+            for l in p.lines:
+                near = sorted(own, key=lambda o: abs(o.box[1] - l.box[1]))[:8]
+                xs0 = sorted(o.box[0] for o in near)
+                xs1 = sorted((o.box[2] for o in near), reverse=True)
+                if abs(xs0[1] - left) < 2 * body:
+                    g.local[id(l)] = (xs0[1], xs1[1])
+    return g
 
 
 def is_centered(line: Line, g: Geometry) -> bool:
     """Centred between the margins (a title), as opposed to a justified body line."""
     x0, _, x1, _ = line.box
-    if abs((x0 + x1) / 2 - g.center) > 0.6 * g.body_size:
+    if abs((x0 + x1) / 2 - g.center_of(line)) > 0.6 * g.body_size:
         return False
-    if x0 < g.left + 0.5 * g.body_size and line.size < g.body_size * 1.2:
+    if x0 < g.left_of(line) + 0.5 * g.body_size and line.size < g.body_size * 1.2:
         return False   # a full-width body line is centred too, trivially
-    return (x1 - x0) < g.width * 0.97
+    return (x1 - x0) < g.width_of(line) * 0.97
 
 
 def merge_rows(lines: list[Line]) -> list[Line]:
@@ -121,11 +180,47 @@ def merge_rows(lines: list[Line]) -> list[Line]:
     return out
 
 
+def _advance(text: str) -> float:
+    """Width of text in ems: Han and full-width forms 1, ASCII 0.5."""
+    return sum(0.5 if ord(c) < 0x2E80 and not c.isspace() else (0.3 if c.isspace() else 1.0)
+               for c in text)
+
+
+def ocr_font_sizes(page: Page) -> None:
+    """Re-estimate OCR line sizes from character pitch.
+
+    An OCR box's height varies ±15% with padding and ink (a body line can look
+    as tall as a title); the advance of full-width characters along the line is
+    the font size itself. Short lines, where pitch is unreliable, scale their
+    box height by the page's typical pitch/height ratio.
+    """
+    ratios = []
+    for l in page.lines:
+        n = _advance(l.text)
+        h = l.box[3] - l.box[1]
+        if n >= 8 and h > 0:
+            ratios.append(((l.box[2] - l.box[0]) / n) / h)
+    if not ratios:
+        return
+    r = statistics.median(ratios)
+    for l in page.lines:
+        n = _advance(l.text)
+        h = l.box[3] - l.box[1]
+        pitch = (l.box[2] - l.box[0]) / n if n else 0
+        # min(): a gap inside the line (单位 ... date) inflates the pitch
+        l.size = round(min(pitch, h) if n >= 8 else h * r, 2)
+
+
 def layout(pages: list[Page]) -> list[Block]:
     """Assign roles to all lines of a document and return blocks in reading order."""
     if not pages:
         return []
     for p in pages:
+        if p.method != "text-layer":
+            for l in p.lines:
+                l.text = clean_ocr_line(l.text)
+            p.lines = [l for l in p.lines if l.text]
+            ocr_font_sizes(p)
         p.lines = merge_rows(p.lines)
     g = measure(pages)
     roles: dict[int, str] = {}
@@ -172,7 +267,7 @@ def layout(pages: list[Page]) -> list[Block]:
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
               and l.size < g.body_size * 1.12
-              and (l.centered or l.box[0] > g.left + 2 * g.body_size) and pos <= 8
+              and (l.centered or l.box[0] > g.left_of(l) + 2 * g.body_size) and pos <= 8
               and _looks_like_unit_line(t) and not l.bold):
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * 0.2:
@@ -249,8 +344,8 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
             break
         if toc_sections and bare in {strip_decoration(s) for s in toc_sections}:
             break
-        if t.endswith("。") or FOOTER_START.match(l.text):
-            break
+        if FOOTER_START.match(l.text) or (len(t) > 14 and l.box[0] < g.left_of(l) + 0.8 * l.size):
+            break   # the footer, or body text running from the left margin
         if BULLET.match(l.text):
             roles[i] = Role.TOC_ENTRY
             entry_x = l.box[0]
@@ -291,9 +386,9 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     # section heading: short, not a sentence, set apart by font/colour, not centred
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
-            and l.box[0] <= g.left + 2.5 * g.body_size):
+            and l.box[0] <= g.left_of(l) + 2.5 * g.body_size):
         return Role.SECTION
-    if not ends_punct or t.endswith(("”", "）")):
+    if (not ends_punct or t.endswith(("”", "）"))) and "。" not in t:
         if larger and (l.centered or l.bold or prev_role == Role.TITLE):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
@@ -302,18 +397,18 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
             return Role.TITLE
         if l.centered and len(t) <= 40 and prev is not None and nxt is not None \
                 and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
-                and nxt.box[0] >= g.left + g.body_size * 1.2:
+                and nxt.box[0] >= g.left_of(nxt) + g.body_size * 1.2:
             return Role.TITLE
     return Role.BODY
 
 
 def _ends_paragraph(line: Line, g: Geometry) -> bool:
     """A line that stops well short of the right margin ends its paragraph."""
-    return line.box[2] < g.right - 1.5 * g.body_size
+    return line.box[2] < g.right_of(line) - 1.5 * g.body_size
 
 
 def _starts_paragraph(line: Line, g: Geometry) -> bool:
-    return line.box[0] >= g.left + 1.2 * line.size * 0.8
+    return line.box[0] >= g.left_of(line) + 1.2 * line.size * 0.8
 
 
 def join_lines(texts: list[str]) -> str:
@@ -359,11 +454,11 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
 def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
     prev = block.lines[-1]
     if role == Role.TITLE:
-        return l.page_no == prev.page_no and abs(l.size - prev.size) < 1.5 and \
+        return l.page_no == prev.page_no and abs(l.size - prev.size) < 0.15 * max(l.size, prev.size) and \
             (l.box[1] - prev.box[3]) < 1.2 * l.size
     if role == Role.TOC_ENTRY:
         # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
-        return not BULLET.match(l.text) and prev.box[2] > g.right - 2 * prev.size
+        return not BULLET.match(l.text) and prev.box[2] > g.right_of(prev) - 2 * prev.size
     if role == Role.FOOTER:
         # an addressee list wrapped onto an indented line
         return not (FOOTER_START.match(l.text) or FOOTER_ANY.search(_norm(l.text))) and \

@@ -50,13 +50,12 @@ def run_in_title(block: Block, toc: list[str]) -> Optional[str]:
         if m and m.end() >= first.bold_prefix - 1 and not text.startswith("编者按") \
                 and len(text) > m.end():
             return m.group(1)
+    if toc:
+        return _toc_prefix(text, toc)
     m = re.match(r"^(.{6,48}?)[。！？]", text)
     if not m:
         return None
     sent, rest = m.group(1), text[m.end():]
-    if toc:
-        best = max((similar(sent, e) for e in toc), default=0.0)
-        return sent if best >= 0.85 else None
     if sent.startswith("编者按"):
         return None
     if re.search(r"[，,；;：:]", sent) or _NOT_TITLE_START.match(sent) or len(rest) < 10:
@@ -66,6 +65,30 @@ def run_in_title(block: Block, toc: list[str]) -> Optional[str]:
     if _OPENER.match(rest) or rest[:3] == sent[:3]:
         return sent
     return None
+
+
+def _toc_prefix(text: str, toc: list[str]) -> Optional[str]:
+    """The start of ``text`` that repeats a table-of-contents entry, if any.
+
+    Tolerates OCR errors in either copy, including a lost 。 after the title.
+    """
+    best, best_title = 0.0, None
+    for e in toc:
+        n = len(_norm(e))
+        if n < 4:
+            continue
+        for k in (n - 1, n, n + 1):
+            cand = text[:k].rstrip("。！？ ")
+            s = similar(cand, e)
+            if s > best:
+                best, best_title = s, cand
+    if best < 0.85 or best_title is None:
+        return None
+    # prefer the printed sentence end when it is right there
+    m = re.match(r"^(.{4,60}?)[。！？]", text)
+    if m and abs(len(m.group(1)) - len(best_title)) <= 1:
+        return m.group(1)
+    return best_title
 
 
 def segment(blocks: list[Block]) -> list[Article]:
@@ -133,7 +156,7 @@ def segment(blocks: list[Block]) -> list[Article]:
             if title is not None:
                 current = start(title, b, run_in=True)
                 extend(current, b)
-                rest = b.text[len(title):].lstrip("。！？ ")
+                rest = b.text[len(title):].lstrip("。！？ .·，,")
                 if rest:
                     paragraphs[current.seq].append(rest)
                 continue
