@@ -91,13 +91,13 @@ def _versions(opts: RunOptions) -> tuple[str, str]:
 
 def _write_atomic(path: Path, data: dict) -> None:
     """Write JSON so that a reader (or a re-run after a kill) sees the old file or
-    the new one, never half of one: temp file, fsync, rename."""
+    the new one, never half of one: temp file, then rename. No fsync: a stage
+    file is a cache, and one damaged by a power cut fails to parse (or to match
+    its key) and is simply rebuilt."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
     os.replace(tmp, path)
 
 
@@ -257,6 +257,7 @@ class _Item:
     version: str = ""
     future: object = None           # a worker's process_job, for born-digital documents
     todo: bool = False              # still to be processed in the main process
+    prefetch: Optional[dict] = None  # page_no -> (args, future): OCR pages already submitted
 
 
 def run(paths, opts: Optional[RunOptions] = None,
@@ -278,6 +279,9 @@ def run(paths, opts: Optional[RunOptions] = None,
     t0 = time.time()
     emit = progress or (lambda e, d: None)
     db = load_stage.open_db(opts.db_path)
+    # WAL + synchronous=NORMAL: a commit is still atomic and the archive never
+    # corrupt; a power cut may only lose the last commits, which a re-run redoes.
+    db.conn.execute("PRAGMA synchronous=NORMAL")
     summary = RunSummary()
     cands, problems = ingest_stage.discover(paths)
     total = len(cands) + len(problems)
@@ -310,8 +314,12 @@ def run(paths, opts: Optional[RunOptions] = None,
                     out = item.future.result()
                 else:
                     try:
-                        out = ("ok", process(item.doc, opts,
-                                             executor() if any(p.needs_ocr for p in item.doc.pages) else None))
+                        ex = None
+                        if item.prefetch:
+                            ex = _Prefetched(executor(), item.prefetch)
+                        elif any(p.needs_ocr for p in item.doc.pages):
+                            ex = executor()
+                        out = ("ok", process(item.doc, opts, ex))
                     except _Stage as s:
                         out = ("error", s.stage, _one_line(s.exc))
             except Exception as exc:  # a worker died (BrokenProcessPool, lost Dask worker ...)
@@ -333,7 +341,7 @@ def run(paths, opts: Optional[RunOptions] = None,
 
     def ready(item: _Item) -> bool:
         if item.todo:
-            return False
+            return bool(item.prefetch) and all(f.done() for _, f in item.prefetch.values())
         return item.future is None or item.future.done()
 
     try:
@@ -379,6 +387,9 @@ def run(paths, opts: Optional[RunOptions] = None,
                     item.future = executor().submit(process_job, doc, opts)
                 else:
                     item.todo = True
+                    if parallel and (opts.force or not _text_cached(doc, opts)):
+                        # start its OCR pages now, so workers overlap documents
+                        item.prefetch = _prefetch_ocr(doc, opts, executor())
             _drain(pending, ready, finish, window)
         while pending:
             finish(pending.popleft())
@@ -389,6 +400,49 @@ def run(paths, opts: Optional[RunOptions] = None,
         emit("end", summary.to_dict())
         db.close()
     return summary
+
+
+def _text_cached(doc: Document, opts: RunOptions) -> bool:
+    cache = Path(opts.work_dir) / doc.doc_id / "text.json"
+    try:
+        return json.loads(cache.read_text(encoding="utf-8")).get("key") == _text_key(doc, opts)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _prefetch_ocr(doc: Document, opts: RunOptions, executor) -> dict:
+    """Submit the OCR pages of ``doc`` (with the arguments ``read_document`` will
+    use) and return {page_no: (args, future)}."""
+    image_dir = str(Path(opts.work_dir) / doc.doc_id / "pages") if opts.page_images else None
+    srcs = [s for s in doc.pages if s.needs_ocr]
+    out = {}
+    for s, d in zip(srcs, _raster_dpis(srcs, opts.dpi)):
+        args = (s, opts.engine, d, image_dir)
+        out[s.page_no] = (args, executor.submit(text_stage.read_ocr_page, *args))
+    return out
+
+
+class _Prefetched:
+    """An executor whose ``map`` hands back OCR pages submitted earlier (same
+    page, same arguments) and submits anything else to the real executor."""
+
+    def __init__(self, executor, prefetch: dict):
+        self.executor, self.prefetch = executor, prefetch
+
+    def map(self, fn, *iterables):
+        futures = []
+        for args in zip(*iterables):
+            hit = self.prefetch.get(getattr(args[0], "page_no", None))
+            if hit is not None and fn is text_stage.read_ocr_page and _same_args(hit[0], args):
+                futures.append(hit[1])
+            else:
+                futures.append(self.executor.submit(fn, *args))
+        return (f.result() for f in futures)
+
+
+def _same_args(a: tuple, b: tuple) -> bool:
+    (sa, *ra), (sb, *rb) = a, b
+    return ra == rb and (sa.path, sa.index, sa.kind) == (sb.path, sb.index, sb.kind)
 
 
 def _drain(pending: deque, ready, finish, window: int) -> None:
