@@ -123,20 +123,18 @@ def normalize_text(text: str) -> str:
             if ch == "," and left.isdigit() and right.isdigit() and ch == ",":
                 # 1,200 thousands separator stays
                 continue
-            if ch == "(" and (_is_cjkish(right) or _is_han(left)):
-                chars[i] = "（"
-            elif ch == ")" and (_is_cjkish(left) or _is_han(right)):
-                chars[i] = "）"
-            elif ch not in "()" and (_is_cjkish(left) or _is_han(right)):
+            if ch in "()":
+                continue                       # see the bracket pass below
+            if _is_cjkish(left) or _is_han(right):
                 chars[i] = _TO_FULL[ch]
         elif ch == "." and _is_han(neighbour(i, -1)) and not neighbour(i, 1).isdigit():
             chars[i] = "。"
     t = "".join(chars)
-    # balance a paren the other side already made full width: （总第 103 期)
-    if "（" in t and "）" not in t:
-        t = t.replace(")", "）")
-    if "）" in t and "（" not in t:
-        t = t.replace("(", "（")
+    # brackets: the recognisers tell ( from （ by width reliably, and both are
+    # printed (the dev text layers have "(总第 103 期)"), so a balanced ASCII
+    # pair stays; a bracket whose partner is full width, or an unpaired ASCII
+    # bracket next to Han, becomes full width.
+    t = _fix_brackets(t)
     # ASCII double quotes in Chinese text -> “ ”
     if '"' in t and _HAN_RE.search(t):
         out, open_q = [], True
@@ -147,12 +145,44 @@ def normalize_text(text: str) -> str:
             else:
                 out.append(ch)
         t = "".join(out)
-    # a line-final : ; after Han
+    # '+' between Han is the full-width plus of the text (基础托管＋特色课程)
+    t = re.sub(f"(?<=[{_HAN}”）]) ?\\+ ?(?=[{_HAN}“（])", "＋", t)
+    # 、 misread as a middle dot between two Han characters
+    t = re.sub(f"(?<=[{_HAN}])[·•](?=[{_HAN}])", "、", t)
+    # closing punctuation never starts a line (Chinese line-breaking rules):
+    # a leading dot / stop is a speck of dirt
+    t = re.sub(r"^[·•.。，、：；]+ ?(?=\S)", "", t)
+    # stray specks read as dots after a stop
+    t = re.sub(r"(?<=[。！？；，”])[.·•]+$", "", t)
     t = remove_han_spaces(t)
     # no space before/after full-width punctuation
     t = re.sub(r" +(?=[，。：；、！？）”])", "", t)
     t = re.sub(r"(?<=[（“：，。；、]) +", "", t)
     return t
+
+
+def _fix_brackets(t: str) -> str:
+    chars = list(t)
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for i, ch in enumerate(chars):
+        if ch in "(（":
+            stack.append(i)
+        elif ch in ")）":
+            if stack:
+                pairs[stack.pop()] = i
+    matched = set(pairs) | set(pairs.values())
+    for o, c in pairs.items():
+        if (chars[o] == "（") != (chars[c] == "）"):
+            chars[o], chars[c] = "（", "）"
+    for i, ch in enumerate(chars):
+        if i in matched or ch not in "()":
+            continue
+        left = chars[i - 1] if i else ""
+        right = chars[i + 1] if i + 1 < len(chars) else ""
+        if _is_cjkish(left) or _is_cjkish(right):
+            chars[i] = "（" if ch == "(" else "）"
+    return "".join(chars)
 
 
 # --------------------------------------------------------------------------
@@ -237,11 +267,11 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, threads: Optional[int] = None, max_side: int = 3600,
+    def __init__(self, threads: Optional[int] = None, det_side: int = 2000,
                  text_score: float = 0.5):
         from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
         self.threads = threads
-        self.max_side = max_side
+        self.det_side = det_side
         self.text_score = text_score
         self.version = f"rapidocr {_rapidocr_version()} PP-OCR default det/rec"
         self._eng = None
@@ -256,7 +286,7 @@ class RapidOcrEngine:
                     params = {
                         "Global.use_cls": False,
                         "Global.log_level": "error",
-                        "Global.max_side_len": self.max_side,
+                        "Global.max_side_len": max(2000, self.det_side),
                         "Global.text_score": self.text_score,
                     }
                     if self.threads:
@@ -266,15 +296,34 @@ class RapidOcrEngine:
         return self._eng
 
     def _raw(self, image: np.ndarray) -> list[OcrLine]:
-        res = self.engine(image, use_det=True, use_cls=False, use_rec=True)
-        boxes = getattr(res, "boxes", None)
-        txts = getattr(res, "txts", None)
-        if boxes is None or txts is None or len(txts) == 0:
+        """Detect on a copy at most ``det_side`` px long, recognise crops cut
+        from the full-resolution image (detection does not need 300 dpi,
+        recognition of blurred 200 dpi scans gains from every pixel)."""
+        from rapidocr.utils.process_img import get_rotate_crop_image
+        h, w = image.shape[:2]
+        f = min(1.0, self.det_side / float(max(h, w)))
+        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
+        det = self.engine(small, use_det=True, use_cls=False, use_rec=False)
+        quads = getattr(det, "boxes", None)
+        if quads is None or len(quads) == 0:
             return []
+        crops, boxes = [], []
+        for quad in quads:
+            q = np.asarray(quad, dtype=np.float32) / f
+            q[:, 0] = np.clip(q[:, 0], 0, w - 1)
+            q[:, 1] = np.clip(q[:, 1], 0, h - 1)
+            crop = get_rotate_crop_image(image, q.copy())
+            if crop.size == 0 or min(crop.shape[:2]) < 2:
+                continue
+            crops.append(crop)
+            boxes.append((float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())))
+        if not crops:
+            return []
+        rec = self.engine.recognize_txt(crops)
         out = []
-        for quad, txt, score in zip(boxes, txts, res.scores):
-            q = np.asarray(quad, dtype=float)
-            box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+        for box, txt, score in zip(boxes, rec.txts or (), rec.scores or ()):
+            if not str(txt).strip() or float(score) < self.text_score:
+                continue
             out.append(OcrLine(str(txt), box, float(score)))
         return out
 
@@ -479,6 +528,75 @@ def rapidocr_orientation(gray: np.ndarray, dpi: int) -> Optional[int]:
 
 
 # --------------------------------------------------------------------------
+# Bullets and missed lines
+
+BULLETS = "●◆■▲★"
+
+
+def add_bullets(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
+    """Put back list bullets (● ◆ ■) that detectors skip.
+
+    A bullet is a solid blob about half a line high, vertically centred on a
+    line and just left of it, outside every recognised box.  Its shape (fill
+    of its bounding box) tells ● (~0.79) from ■ (~1) and ◆ (~0.5).
+    """
+    if not lines:
+        return lines
+    hs = sorted(l.box[3] - l.box[1] for l in lines)
+    line_h = hs[len(hs) // 2]
+    if line_h < 6:
+        return lines
+    ink = (gray < 128).astype(np.uint8)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return lines
+    cand = []
+    for lab in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[lab])
+        if not (0.3 * line_h <= h <= 0.9 * line_h and 0.3 * line_h <= w <= 0.9 * line_h):
+            continue
+        if not 0.75 <= w / float(h) <= 1.33:
+            continue
+        fill = area / float(w * h)
+        if fill < 0.42:
+            continue
+        comp = (labels[y:y + h, x:x + w] == lab).astype(np.uint8)
+        cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
+        solidity = area / max(1.0, cv2.contourArea(hull))
+        if solidity < 0.9:
+            continue
+        sym = "■" if fill > 0.9 else ("●" if fill > 0.66 else "◆")
+        cand.append((x, y, x + w, y + h, sym))
+    if not cand:
+        return lines
+    out = []
+    for ln in lines:
+        x0, top, x1, bottom = ln.box
+        if ln.text[:1] in BULLETS:
+            ln.text = ln.text[0] + " " + ln.text[1:].lstrip()
+            out.append(ln)
+            continue
+        hit = None
+        for c in cand:
+            cx0, cy0, cx1, cy1, sym = c
+            cy = (cy0 + cy1) / 2
+            if top <= cy <= bottom and (cx0 + cx1) / 2 <= x0 + 0.25 * line_h \
+                    and cx1 < x0 + 0.8 * line_h and x0 - cx1 < 2.5 * line_h:
+                if hit is None or c[2] > hit[2]:
+                    hit = c
+        if hit is not None:
+            cand.remove(hit)
+            text = ln.text
+            if text[:1] in "·•.。○O0" and len(text) > 1:   # the part of the bullet that was read
+                text = text[1:].lstrip()
+            ln = OcrLine(f"{hit[4]} {text}", (float(hit[0]), min(top, float(hit[1])), x1,
+                                                 max(bottom, float(hit[3]))), ln.confidence)
+        out.append(ln)
+    return out
+
+
+# --------------------------------------------------------------------------
 # The page reader
 
 
@@ -487,11 +605,22 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     """OCR one page: load -> prepare -> recognize -> ``models.Page`` in points."""
     eng = engine if not isinstance(engine, str) else get_engine(engine)
     image, dpi_used = imaging.load_page_image(source, dpi=dpi)
-    clean, info = imaging.prepare(image, dpi_used)
-    del image
+    # Most pages are upright: read first, and only look for the page's
+    # orientation when the result looks wrong (few/low-confidence lines or
+    # tall detector boxes).  A turned page is then prepared and read again.
+    clean, info = imaging.prepare(image, dpi_used, orient=False)
     ocr_lines = eng.recognize(clean)
+    if _suspect_orientation(ocr_lines):
+        gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+        rot, method = imaging.detect_orientation(gray, dpi_used)
+        if rot:
+            clean, info = imaging.prepare(image, dpi_used, orient=lambda g, d: rot)
+            info["orientation_method"] = method
+            ocr_lines = eng.recognize(clean)
+    del image
     red = info.get("red_mask")
     gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    ocr_lines = add_bullets(gray, ocr_lines)
     k = 72.0 / dpi_used
     factor = SIZE_FACTOR.get(getattr(eng, "name", ""), 1.0)
     lines: list[Line] = []
@@ -526,6 +655,15 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
         page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
                                               f"page-{source.page_no:03d}.jpg", red))
     return page
+
+
+def _suspect_orientation(lines: list[OcrLine]) -> bool:
+    chars = sum(len(l.text) for l in lines)
+    if chars < 10:
+        return True
+    conf = sum(l.confidence * len(l.text) for l in lines) / chars
+    tall = sum(1 for l in lines if (l.box[3] - l.box[1]) > 1.5 * (l.box[2] - l.box[0]))
+    return conf < 0.85 or tall > max(2, len(lines) // 3)
 
 
 def page_source_label(source: PageSource) -> str:
