@@ -559,7 +559,7 @@ def _extract_units(text: str, publisher: Optional[str] = None,
             continue
         run = run[:last + 1]
         # 市委市政府中心工作: a bare generic head right after an organ is not part of it
-        if len(run) >= 2 and run[-1].w in HEADS and (ORGANS.match(run[-2].w) or run[-2].w in TOP_ORGANS):
+        if len(run) >= 2 and run[-1].w == "中心" and (ORGANS.match(run[-2].w) or run[-2].w in TOP_ORGANS):
             run = run[:-1]
         while run and (run[0].w in GENERIC_MODIFIERS and run[0].w not in ("各",) or
                        run[0].w in LEAD_STRIP) and len(run) > 1:
