@@ -34,16 +34,24 @@ exact query finds nothing, long terms are split into words with jieba and
 ANDed (reported as ``match='words'``).
 
 The index (``articles_fts``) is contentless and keyed by ``articles.id``: the
-original text stays in ``articles`` and snippets are cut from it.  Ranking is
-FTS5 bm25 with the title weighted 10x the body; the weights are stored as the
-table's persistent ``rank`` so ``ORDER BY rank`` gives the same order in any
-client.
+original text stays in ``articles`` and snippets are cut from it.  Besides
+title (+ subtitle) and body it indexes publisher, section and year (weight 0)
+so filters are index terms (``{year}: 2020 AND {publisher}: "四川 川省"``)
+rather than a join per matching row.  Ranking is FTS5 bm25 with the title
+weighted 10x the body, stored as the table's persistent ``rank`` so
+``ORDER BY rank`` gives the same order in any client.  ``search()`` lists
+title matches first, then body matches, and ranks a very broad query within
+a bounded window of its matches (``exhaustive=True`` ranks all of them).
 
-Plain-SQLite recipe (no functions registered)::
+Plain-SQLite recipe (no functions registered, any client)::
 
     select a.id, a.title from articles_fts
     join articles a on a.id = articles_fts.rowid
-    where articles_fts match '"公务 务用 用车"' order by rank;
+    where articles_fts match '{title body}: "公务 务用 用车"' order by rank;
+
+A contentless row is deleted by replaying its tokens, recomputed from
+``articles``/``issues``: rows must change only through ``load.load_issue``
+(or call ``rebuild`` after editing them by hand).
 """
 from __future__ import annotations
 
@@ -63,7 +71,7 @@ VIEW = "article_index"   # articles with their issue's date/year/publisher (face
 # Bump when normalisation or tokenisation changes: existing indexes are then
 # rebuilt by ensure_schema (a contentless index can only be maintained with
 # the exact tokens it was built from).
-TOKENIZER_VERSION = "2"
+TOKENIZER_VERSION = "3"
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 TEXT_COLUMNS = "title body"
@@ -218,11 +226,22 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
     return out, prefix
 
 
-def _phrase(term: str) -> Optional[str]:
+def _phrase(term: str, tag: str = "", relaxed: bool = False) -> Optional[str]:
+    """FTS5 phrase for a term; ``tag`` prefixes every token (filter columns).
+
+    ``relaxed`` drops a trailing one-character prefix token (``2023年`` ->
+    ``"2023"``): a cheaper superset, to be verified against the text."""
     toks, prefix = _term_tokens(term)
     if not toks:
         return None
-    return '"' + " ".join(toks) + '"' + (" *" if prefix else "")
+    if relaxed and prefix and len(toks) > 1:
+        toks, prefix = toks[:-1], False
+    return '"' + " ".join(tag + t for t in toks) + '"' + (" *" if prefix else "")
+
+
+def _relaxable(term: str) -> bool:
+    toks, prefix = _term_tokens(term)
+    return prefix and len(toks) > 1
 
 
 # --------------------------------------------------------------------------
@@ -242,10 +261,14 @@ class Query:
     def terms(self) -> list[str]:
         return [t for g in self.groups for t in g]
 
-    def expression(self, column: Optional[str] = None) -> str:
+    @property
+    def relaxable(self) -> bool:
+        return any(_relaxable(t) for t in self.terms)
+
+    def expression(self, column: Optional[str] = None, relaxed: bool = False) -> str:
         parts = []
         for g in self.groups:
-            phrases = [p for p in (_phrase(t) for t in g) if p]
+            phrases = [p for p in (_phrase(t, relaxed=relaxed) for t in g) if p]
             if phrases:
                 parts.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
         if not parts:
@@ -450,10 +473,16 @@ def _title_text(title, subtitle) -> str:
     return f"{title or ''}\n|\n{subtitle}" if subtitle else (title or "")
 
 
+def _tagged(text: Optional[str], tag: str) -> str:
+    return " ".join(tag + t for t in tokens(text))
+
+
 def _values(r) -> tuple:
-    """FTS column values for a row of _INDEX_SQL."""
-    return (r[0], index_text(_title_text(r[1], r[2])), index_text(r[3]), index_text(r[4]),
-            index_text(r[5]), "" if r[6] is None else str(r[6]))
+    """FTS column values for a row of _INDEX_SQL.  Filter columns carry tagged
+    tokens (p四川, s工作, y2023) so their doclists stay small and apart from
+    the text's."""
+    return (r[0], index_text(_title_text(r[1], r[2])), index_text(r[3]), _tagged(r[4], "p"),
+            _tagged(r[5], "s"), "" if r[6] is None else f"y{r[6]}")
 
 
 def _index_rows(conn, sql: str, params: Sequence = ()) -> int:
@@ -537,10 +566,10 @@ def filter_expression(year=None, publisher: Optional[str] = None, section: Optio
             years = range(int(year[0]), int(year[1]) + 1)
         else:
             years = [int(year)]
-        parts.append("{year} : (" + " OR ".join(f'"{y}"' for y in years) + ")")
+        parts.append("{year} : (" + " OR ".join(f"y{y}" for y in years) + ")")
     for col, val in (("publisher", publisher), ("section", section)):
         if val:
-            ph = _phrase(val)
+            ph = _phrase(val, tag=col[0])
             parts.append(f"{{{col}}} : ({ph})" if ph else '""')
     return " AND ".join(parts)
 
@@ -600,42 +629,80 @@ def _n_tokens(expr: str) -> int:
 
 def ranked_ids(conn, text_expr: str, filt: str = "", need: Optional[int] = 20, unit: Optional[str] = None,
                exhaustive: bool = False) -> list[tuple[int, float]]:
-    """(article id, bm25 rank) pairs, best first: title matches, then body matches."""
+    """(article id, bm25 rank) pairs, best first.
+
+    Up to the ranking window, all matches are ranked by bm25 (title weighted
+    10x).  A broader query lists title matches first, then body matches, each
+    ranked within its first ``window`` matches in article-id order."""
     T = FTS_TABLE
     unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
     inner = text_expr.split(" : ", 1)[1]            # '{title body} : (X)' -> '(X)'
-    tiers = [f"{{title}} : {inner}", f"({{title body}} : {inner}) NOT ({{title}} : {inner})"]
     window = max(RANK_WINDOW_MIN, RANK_BUDGET // _n_tokens(inner))
     if need is None or need > window:
         exhaustive = True
+    lim = -1 if need is None else need
+
+    def rank(expr, bound_sql="", bound=(), n=lim):
+        return conn.execute(f"select rowid, rank from {T} where {T} match ?{unit_sql}{bound_sql}"
+                            f" order by rank limit ?", [expr, *unit_params, *bound, n]).fetchall()
+
+    def bound_of(expr):
+        row = conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} order by rowid"
+                           f" limit 1 offset ?", [expr, *unit_params, window]).fetchone()
+        return row[0] if row else None
+
+    full = text_expr + (f" AND {filt}" if filt else "")
+    if exhaustive or bound_of(full) is None:
+        return rank(full)
     out: list[tuple[int, float]] = []
+    tiers = [f"{{title}} : {inner}", f"({{title body}} : {inner}) NOT ({{title}} : {inner})"]
     for tier in tiers:
         expr = tier + (f" AND {filt}" if filt else "")
-        bound_sql, bound = "", []
-        if not exhaustive:
-            row = conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} order by rowid"
-                               f" limit 1 offset ?", [expr, *unit_params, window]).fetchone()
-            if row:
-                bound_sql, bound = f" and {T}.rowid < ?", [row[0]]
-        lim = -1 if need is None else need - len(out)
-        out += conn.execute(f"select rowid, rank from {T} where {T} match ?{unit_sql}{bound_sql}"
-                            f" order by rank limit ?", [expr, *unit_params, *bound, lim]).fetchall()
-        if need is not None and len(out) >= need:
+        b = bound_of(expr)
+        out += rank(expr, *((f" and {T}.rowid < ?", [b]) if b is not None else ("", [])), n=lim - len(out))
+        if len(out) >= need:
             break
     return out
+
+
+def _fetch(conn, ids: list[int]) -> dict:
+    rows: dict = {}
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        rows.update((r[0], r) for r in conn.execute(
+            "select a.id, a.issue_id, a.title, a.subtitle, a.body, a.section, a.page_start, a.page_end,"
+            " i.date, i.publisher, i.year, i.issue_no from articles a left join issues i on i.id = a.issue_id"
+            f" where a.id in ({','.join('?' * len(chunk))})", chunk))
+    return rows
+
+
+def _verify(q: Query, row) -> bool:
+    """Every group of the query occurs (as normalised text) in the title or body."""
+    if row is None:
+        return False
+    text = _compact(_title_text(row[2], row[3])) + "|" + _compact(row[4])
+    return all(any(_compact(t) in text for t in g) for g in q.groups)
 
 
 def _run(conn, q: Query, limit, offset, filt, unit, html_snippet, exhaustive, mode) -> list[dict]:
     if not q.expression():
         return []
     need = None if limit is None else int(offset) + int(limit)
-    hits = ranked_ids(conn, q.expression(), filt, need, unit, exhaustive)[int(offset):]
-    if not hits:
-        return []
-    rows = {r[0]: r for r in conn.execute(
-        "select a.id, a.issue_id, a.title, a.subtitle, a.body, a.section, a.page_start, a.page_end,"
-        " i.date, i.publisher, i.year, i.issue_no from articles a left join issues i on i.id = a.issue_id"
-        f" where a.id in ({','.join('?' * len(hits))})", [h[0] for h in hits])}
+    relaxed = q.relaxable
+    expr = q.expression(relaxed=relaxed)
+    want = need if (need is None or not relaxed) else need + 10
+    while True:
+        hits = ranked_ids(conn, expr, filt, want, unit, exhaustive)
+        rows = _fetch(conn, [h[0] for h in hits])
+        if relaxed:
+            # a relaxed phrase (2023年 -> "2023") is a superset: keep exact matches
+            kept = [h for h in hits if _verify(q, rows.get(h[0]))]
+        else:
+            kept = hits
+        if want is None or len(kept) >= need or len(hits) < want:
+            break
+        want *= 4
+    hits = kept[int(offset):need]
     terms = q.terms
     mark = ("<mark>", "</mark>") if html_snippet else ("【", "】")
     out = []
