@@ -47,6 +47,46 @@ import jieba.posseg as pseg
 
 jieba.setLogLevel(logging.WARNING)
 
+
+class _Jieba:
+    """A private jieba tokenizer: unit names taught to it (publishers, 主送/抄送)
+    do not change how other modules (search) segment text."""
+
+    def __init__(self):
+        self._jt = None
+        self._pt = None
+
+    def _init(self):
+        if self._jt is None:
+            jt = jieba.Tokenizer()
+            jt.initialize()
+            self._pt = pseg.POSTokenizer(jt)
+            self._jt = jt
+            for w, t in _BASE_WORDS.items():
+                jt.add_word(w, freq=max(jt.FREQ.get(w) or 0, 50000), tag=t)
+
+    @property
+    def FREQ(self) -> dict:
+        self._init()
+        return self._jt.FREQ
+
+    @property
+    def word_tag_tab(self) -> dict:
+        self._init()
+        self._pt.makesure_userdict_loaded()
+        return self._pt.word_tag_tab
+
+    def add_word(self, word, freq=None, tag=None):
+        self._init()
+        self._jt.add_word(word, freq=freq, tag=tag)
+
+    def cut(self, text):
+        self._init()
+        return self._pt.cut(text)
+
+
+_JB = _Jieba()
+
 # ---------------------------------------------------------------------------
 # Lexicon
 
@@ -255,11 +295,9 @@ def add_words(words: Iterable[str], tag: str = "nt") -> None:
         if not w or w in _added or not re.fullmatch(f"[{HAN}]+", w) or len(w) < 2:
             continue
         _added.add(w)
-        jieba.add_word(w, freq=max(jieba.get_FREQ(w) or 0, 50000), tag=tag)
+        _JB.add_word(w, freq=max(_JB.FREQ.get(w) or 0, 50000), tag=tag)
 
 
-for _w, _t in _BASE_WORDS.items():
-    add_words([_w], _t)
 
 
 def known_units_from_lists(*lists: Iterable[str]) -> list[str]:
@@ -298,7 +336,7 @@ class _Tok:
 
 def _tokens(text: str) -> list[_Tok]:
     toks, pos = [], 0
-    for w, f in pseg.cut(text):
+    for w, f in _JB.cut(text):
         # jieba sometimes glues a verb/preposition to the next name (会同县/和维保):
         # split it off unless the word is a dictionary word
         sp = None
@@ -306,13 +344,13 @@ def _tokens(text: str) -> list[_Tok]:
             for pre in STOP_PREFIXES:
                 if w.startswith(pre) and len(w) > len(pre):
                     rest = w[len(pre):]
-                    if w not in jieba.dt.FREQ or (len(rest) == 1 and rest in "省市县区"):
+                    if w not in _JB.FREQ or (len(rest) == 1 and rest in "省市县区"):
                         sp = pre
                     break
         if sp:
             toks.append(_Tok(sp, "p", pos))
             rest = w[len(sp):]
-            toks.append(_Tok(rest, pseg.dt.word_tag_tab.get(rest, "n"), pos + len(sp)))
+            toks.append(_Tok(rest, _JB.word_tag_tab.get(rest, "n"), pos + len(sp)))
         else:
             post = next((p for p in ("常委", "副书记", "书记", "委员", "主任", "副主任") if
                          w.endswith(p) and len(w) > len(p) and ORGANS.match(w[:-len(p)])), None)
@@ -450,7 +488,7 @@ def _specific(tokens: list[_Tok]) -> bool:
         own = hw[:-len(inst)]
         if own and (own in GENERIC_MODIFIERS or own in ("物业", "维保", "保安", "劳务")):
             own = ""
-        ok = bool(own and hw not in INSTITUTION_HEADS and hw not in jieba.dt.FREQ) or any(
+        ok = bool(own and hw not in INSTITUTION_HEADS and hw not in _JB.FREQ) or any(
             m.f.startswith(("ns", "nz", "nr")) or m.w in ("省", "市", "县", "区", "州", "乡", "镇", "实验")
             or m.w[-1:] in "省市县区州乡镇" and m.f[:1] == "n" or m.w.startswith("第") or m.w in _added
             for m in mods)
@@ -521,10 +559,10 @@ def _place_subjects(text: str, toks: list[_Tok]) -> list[UnitMention]:
             continue
         if len(cover) == 2:
             stem = cover[0]
-            if stem.f not in ("ns", "nz", "f", "s", "nr") and stem.w in jieba.dt.FREQ:
+            if stem.f not in ("ns", "nz", "f", "s", "nr") and stem.w in _JB.FREQ:
                 continue
         else:
-            tag = pseg.dt.word_tag_tab.get(cand)
+            tag = _JB.word_tag_tab.get(cand)
             if tag and not tag.startswith("ns"):
                 continue
         k = next((k for k, t in enumerate(toks) if t.s >= e), None)
@@ -726,8 +764,8 @@ def resolve_unit(surface: str, publisher: Optional[str] = None) -> Resolution:
     m = re.match(f"^([{HAN}]{{2,3}})(局|厅|委|办)$", surface)
     if m and ptype and ptype.endswith(m.group(2)):
         place = m.group(1)
-        tag = pseg.dt.word_tag_tab.get(place, "")
-        if tag.startswith("ns") or place not in pseg.dt.word_tag_tab:
+        tag = _JB.word_tag_tab.get(place, "")
+        if tag.startswith("ns") or place not in _JB.word_tag_tab:
             if info.get("province") and not info.get("city"):
                 name = place + "市" + ptype
                 return Resolution(name, 0.6, "city", None)
@@ -890,7 +928,7 @@ def _extract_places(text: str) -> list[PlaceMention]:
         if w in COMMON_AREA or w in NOT_PLACES or w[0] in "我全本该各":
             continue
         if w[-1] not in "省市县区州镇乡旗" and w not in PROVINCES and \
-                pseg.dt.word_tag_tab.get(w, "") != "ns":
+                _JB.word_tag_tab.get(w, "") != "ns":
             continue   # jieba's HMM guessed ns for an unknown word
         if w in PROVINCES:
             out.append(PlaceMention(w + ("市" if w in ("北京", "天津", "上海", "重庆") else "省")
