@@ -668,7 +668,7 @@ def _region_of(publisher: Optional[str]) -> dict:
     info: dict = {}
     if not publisher:
         return info
-    rest = publisher
+    rest = re.sub(r"^(?:中共|共青团|中国人民政治协商会议)", "", publisher)
     m = PROVINCE_RE.match(rest)
     if m:
         info["province"] = m.group(0)
@@ -677,8 +677,8 @@ def _region_of(publisher: Optional[str]) -> dict:
         rest = rest[m.end():]
     for level, suffix in (("city", "(?:市(?!场)|州|盟)"), ("district", "区(?!域)"),
                           ("county", "(?:县(?!域)|旗)")):
-        m = re.match(f"^([{HAN}]{{1,6}}?{suffix})(?=[{HAN}]{{2,}})", rest)
-        if m and len(m.group(1)) >= 2 and m.group(1)[0] not in "省市县区":
+        m = re.match(f"^([^省市县区州旗\\s]{{1,6}}?{suffix})(?=[{HAN}]{{2,}})", rest)
+        if m and len(m.group(1)) >= 2 and m.group(1) not in COMMON_AREA:
             info[level] = m.group(1)
             rest = rest[m.end():]
     info["type"] = rest

@@ -249,3 +249,17 @@ def test_dev_truth_precision_recall():
     res = E.evaluate(str(TRUTH))
     assert res["precision"] >= 0.85 and res["recall"] >= 0.85, res
     assert res["date_precision"] >= 0.9 and res["date_recall"] >= 0.9
+
+
+@pytest.mark.skipif(not TRUTH.is_dir(), reason="dev truth not available")
+def test_eval_cli_prints_precision_and_recall(capsys):
+    assert E.main(["--eval", str(TRUTH)]) == 0
+    out = capsys.readouterr().out
+    assert "units: precision" in out and "recall" in out
+
+
+def test_publisher_regions():
+    assert E._region_of("四川省成都市武侯区教育局") == {
+        "province": "四川省", "city": "成都市", "district": "武侯区", "type": "教育局"}
+    assert E._region_of("北碚区城市管理局") == {"district": "北碚区", "type": "城市管理局"}
+    assert E._region_of("城市管理局") == {"type": "城市管理局"}
