@@ -306,24 +306,60 @@ def run(paths, opts: Optional[RunOptions] = None,
         res.status, res.stage, res.error = "failed", stage, error
         load_stage.record_failure(db, path, stage, error)
 
+    def reset_executor():
+        """A worker process died (a crash in a native library): the pool is
+        broken for every task in it. Start a new one."""
+        if state["executor"] is not None:
+            try:
+                state["executor"].close()
+            except Exception:
+                pass
+            state["executor"] = None
+
+    def submit(fn, *args):
+        try:
+            return executor().submit(fn, *args)
+        except Exception as exc:
+            if not _broken_pool(exc):
+                raise
+            reset_executor()
+            return executor().submit(fn, *args)
+
+    def compute(item: _Item) -> tuple:
+        if item.future is not None:
+            return item.future.result()
+        ex = None
+        if item.prefetch:
+            ex = _Prefetched(executor(), item.prefetch)
+        elif any(p.needs_ocr for p in item.doc.pages):
+            ex = executor()
+        try:
+            return ("ok", process(item.doc, opts, ex))
+        except _Stage as s:
+            if _broken_pool(s.exc):
+                raise s.exc
+            return ("error", s.stage, _one_line(s.exc))
+
     def finish(item: _Item):
         res = item.res
         if item.future is not None or item.todo:
-            try:
-                if item.future is not None:
-                    out = item.future.result()
-                else:
-                    try:
-                        ex = None
-                        if item.prefetch:
-                            ex = _Prefetched(executor(), item.prefetch)
-                        elif any(p.needs_ocr for p in item.doc.pages):
-                            ex = executor()
-                        out = ("ok", process(item.doc, opts, ex))
-                    except _Stage as s:
-                        out = ("error", s.stage, _one_line(s.exc))
-            except Exception as exc:  # a worker died (BrokenProcessPool, lost Dask worker ...)
-                out = ("error", "process", _one_line(exc))
+            for attempt in range(MAX_RETRIES + 1):
+                try:
+                    out = compute(item)
+                    break
+                except Exception as exc:  # a worker died (BrokenProcessPool, lost Dask worker ...)
+                    if _broken_pool(exc) and attempt < MAX_RETRIES:
+                        # innocent bystanders of another input's crash get another go, each alone
+                        reset_executor()
+                        item.prefetch = None
+                        if item.future is not None:
+                            item.future = submit(process_job, item.doc, opts)
+                        continue
+                    msg = _one_line(exc)
+                    if _broken_pool(exc):
+                        msg = f"a worker process died while reading this input ({msg})"
+                    out = ("error", "process", msg)
+                    break
             if out[0] == "ok":
                 issue = out[1]
                 try:
@@ -384,12 +420,12 @@ def run(paths, opts: Optional[RunOptions] = None,
                 elif row and row[1] == item.version and not opts.force:
                     res.status = "unchanged"
                 elif parallel and not any(p.needs_ocr for p in doc.pages):
-                    item.future = executor().submit(process_job, doc, opts)
+                    item.future = submit(process_job, doc, opts)
                 else:
                     item.todo = True
                     if parallel and (opts.force or not _text_cached(doc, opts)):
                         # start its OCR pages now, so workers overlap documents
-                        item.prefetch = _prefetch_ocr(doc, opts, executor())
+                        item.prefetch = _prefetch_ocr(doc, opts, submit)
             _drain(pending, ready, finish, window)
         while pending:
             finish(pending.popleft())
@@ -402,6 +438,14 @@ def run(paths, opts: Optional[RunOptions] = None,
     return summary
 
 
+MAX_RETRIES = 2      # re-runs of an input whose worker pool broke under it
+
+
+def _broken_pool(exc: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+    return isinstance(exc, BrokenProcessPool)
+
+
 def _text_cached(doc: Document, opts: RunOptions) -> bool:
     cache = Path(opts.work_dir) / doc.doc_id / "text.json"
     try:
@@ -410,7 +454,7 @@ def _text_cached(doc: Document, opts: RunOptions) -> bool:
         return False
 
 
-def _prefetch_ocr(doc: Document, opts: RunOptions, executor) -> dict:
+def _prefetch_ocr(doc: Document, opts: RunOptions, submit) -> dict:
     """Submit the OCR pages of ``doc`` (with the arguments ``read_document`` will
     use) and return {page_no: (args, future)}."""
     image_dir = str(Path(opts.work_dir) / doc.doc_id / "pages") if opts.page_images else None
@@ -418,7 +462,7 @@ def _prefetch_ocr(doc: Document, opts: RunOptions, executor) -> dict:
     out = {}
     for s, d in zip(srcs, _raster_dpis(srcs, opts.dpi)):
         args = (s, opts.engine, d, image_dir)
-        out[s.page_no] = (args, executor.submit(text_stage.read_ocr_page, *args))
+        out[s.page_no] = (args, submit(text_stage.read_ocr_page, *args))
     return out
 
 

@@ -355,3 +355,28 @@ def test_status_reports_stages_failures_and_what_is_left(batch, tmp_path):
     conn.close()
     st = status(str(db), [str(inputs)], work_dir=str(work))
     assert [Path(p).name for p in st["stale"]] == [batch[0].name]
+
+
+def test_a_worker_crash_fails_only_its_input(batch, tmp_path, monkeypatch):
+    """A native crash (here: os._exit in the worker) breaks the process pool; the
+    crashing input fails with a clear reason, the others are retried and load."""
+    import shutil
+    from pipeline import run as run_mod
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for k, p in enumerate(batch[:4]):
+        shutil.copy(p, inputs / (f"{k}-boom.pdf" if k == 1 else f"{k}-ok.pdf"))
+    real = run_mod.process
+
+    def crashing(doc, opts, executor=None):
+        if Path(doc.source_path).name == "1-boom.pdf":
+            os._exit(1)
+        return real(doc, opts, executor)
+    monkeypatch.setattr(run_mod, "process", crashing)     # inherited by the forked workers
+    summary = run([str(inputs)], RunOptions(db_path=str(tmp_path / "a.db"), work_dir=str(tmp_path / "w"),
+                                            workers=2))
+    status = {Path(r.source_path).name: r for r in summary.results}
+    assert [status[f"{k}-ok.pdf"].status for k in (0, 2, 3)] == ["loaded"] * 3
+    bad = status["1-boom.pdf"]
+    assert bad.status == "failed" and "worker process died" in bad.error and "\n" not in bad.error
+    assert check_whole_issues(str(tmp_path / "a.db")) == 3
