@@ -9,14 +9,33 @@ spread over many machines while results still land in the one archive.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Optional
 
 
-def _init_worker():
+def _init_worker(parent: Optional[int] = None):
     # Tesseract's and ONNX Runtime's own threading fight with process-level
     # parallelism on small machines; one thread per worker scales best.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: Optional[int]) -> None:
+    """A run killed with SIGKILL cannot shut its pool down; without this its
+    workers would live on as orphans (blocked on the task queue forever).
+    Linux: ask the kernel to SIGKILL this worker when the parent dies."""
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                      # the parent died before prctl
+        os._exit(1)
 
 
 class _Done:
@@ -56,7 +75,8 @@ class LocalExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                         initargs=(os.getpid(),))
 
     def map(self, fn, *iterables):
         return self._pool.map(fn, *iterables)

@@ -109,22 +109,44 @@ def _env():
 # 1. resumable runs
 
 
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_killed_run_resumes_to_the_clean_archive(batch, reference, tmp_path):
     db, work = tmp_path / "archive.db", tmp_path / "work"
     cmd = cli("run", batch[0].parent, "--db", db, "--work-dir", work, "--jsonl", "--workers", "2")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(), cwd=str(ROOT), start_new_session=True)
-    first_events = []
+    first_events, workers = [], []
     try:
         for line in proc.stdout:
             ev = json.loads(line)
             if ev["event"] == "file":
                 first_events.append(ev)
                 if len(first_events) == 2:
-                    os.killpg(proc.pid, signal.SIGKILL)   # the run and its worker processes
+                    workers = _children(proc.pid)
+                    os.kill(proc.pid, signal.SIGKILL)   # the run only: its workers must follow
                     break
-    finally:
         proc.wait(timeout=60)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert workers and not any(_alive(w) for w in workers), "orphaned worker processes"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     assert proc.returncode == -signal.SIGKILL
     assert len(first_events) == 2 and all(e["status"] == "loaded" for e in first_events)
     # what the killed run left is consistent: whole issues only
