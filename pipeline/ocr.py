@@ -29,8 +29,12 @@ import numpy as np
 from . import imaging
 from .models import Line, Page, PageSource
 
-# OCR box height -> font size (points): calibrated on rendered pages of known size
-SIZE_FACTOR = {"rapidocr": 0.95, "tesseract": 1.12}
+# Font size of an OCR line = height of its ink x INK_TO_EM (Han glyphs fill
+# ~0.9 em); calibrated against the dev text layers (16 pt body -> ~16).
+# Detector box heights vary with blur and resolution (0.65-1.0 x size), so
+# they are only the fallback, scaled by SIZE_FACTOR.
+INK_TO_EM = 1.1
+SIZE_FACTOR = {"rapidocr": 0.95, "tesseract": 0.75}
 
 
 @dataclass
@@ -99,7 +103,9 @@ def normalize_text(text: str) -> str:
     if m:
         return f"— {m.group(1)} —"
     # subtitle dash run at the start / ASCII double hyphen anywhere
-    t = re.sub(f"^[{_DASHES}]{{2,}} ?(?=[{_HAN}])", "——", t)
+    # ("一一" stays: 一一对应 / 一一落实 are words, and both recognisers print
+    # a real dash as —)
+    t = re.sub(f"^(?=[{_DASHES}]*[^一{_HAN}])[{_DASHES}]{{2,}} ?(?=[{_HAN}])", "——", t)
     t = re.sub(r"(?<![-\w])-{2,}|[—―─]{2,}", "——", t)
     t = re.sub(r"(?<=[\u4e00-\u9fff])—(?=[\u4e00-\u9fff（“])", "——", t) if "——" not in t else t
     # decimal points mangled: 5。6 / 5. 6 -> 5.6
@@ -404,7 +410,15 @@ class TesseractEngine:
                 continue
             hs = sorted(w.box[3] - w.box[1] for w in words)
             h = max(hs[len(hs) // 2], 1.0)
-            raw.append(_merge_words(words, h))
+            # split at wide gaps: specks in the margins join tesseract's lines
+            piece = [words[0]]
+            for wd in words[1:]:
+                if wd.box[0] - piece[-1].box[2] > 2.5 * h:
+                    raw.append(_merge_words(piece, h))
+                    piece = [wd]
+                else:
+                    piece.append(wd)
+            raw.append(_merge_words(piece, h))
         # psm 6 keeps the page's line order; still regroup so pieces of one
         # printed row (rare with psm 6) are merged and order is top-down.
         lines = group_lines(raw)
@@ -431,7 +445,9 @@ def _trim_edge_junk(words: list[OcrLine]) -> list[OcrLine]:
 def _has_content(ln: OcrLine) -> bool:
     # tesseract reads speckles/rules as isolated symbols with low confidence
     t = ln.text.strip()
-    if len(t) <= 2 and ln.confidence < 0.5 and not any(ch.isalnum() for ch in t):
+    if len(t) <= 2 and ln.confidence < 0.5 and not any(_is_han(ch) for ch in t):
+        return False
+    if len(t) <= 3 and ln.confidence < 0.35:
         return False
     return True
 
@@ -633,8 +649,8 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     denoise = bool(getattr(eng, "denoise", False))
     clean, info = imaging.prepare(image, dpi_used, orient=False, denoise=denoise)
     ocr_lines = _recognize(eng, clean, dpi_used)
-    if _suspect_orientation(ocr_lines):
-        gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    if _suspect_orientation(ocr_lines) or imaging.orientation_projection(gray, dpi_used)[0] == 90:
         rot, method = imaging.detect_orientation(gray, dpi_used)
         if rot:
             clean, info = imaging.prepare(image, dpi_used, orient=lambda g, d: rot, denoise=denoise)
@@ -656,7 +672,7 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
             text=ol.text,
             box=(round(x0 * k, 2), round(top * k, 2), round(x1 * k, 2), round(bottom * k, 2)),
             page_no=source.page_no,
-            size=round((bottom - top) * k * factor, 1),
+            size=round(ink_height(gray, ol.box) * k * INK_TO_EM, 1) or round((bottom - top) * k * factor, 1),
             color=color,
             confidence=round(float(ol.confidence), 4),
         ))
@@ -716,6 +732,33 @@ def page_source_label(source: PageSource) -> str:
     if str(source.path).lower().endswith((".tif", ".tiff")):
         return f"{source.path}#frame=1"
     return str(source.path)
+
+
+def ink_height(gray: np.ndarray, box) -> float:
+    """Height in px of the ink band of a line: rows of the box holding a fair
+    share of its ink (ignores a neighbour's descenders and specks)."""
+    x0, top, x1, bottom = (int(round(v)) for v in box)
+    x0, top = max(0, x0), max(0, top)
+    sub = gray[top:bottom, x0:x1] < 140
+    if sub.size == 0:
+        return 0.0
+    rows = sub.sum(axis=1).astype(np.float32)
+    if rows.max() <= 0:
+        return 0.0
+    on = rows >= max(2.0, 0.06 * float(rows.max()))
+    # runs of inked rows, bridging small gaps; keep the run with most ink
+    # (a neighbour line's descenders or specks form separate small runs)
+    gap = max(1, int(0.08 * len(rows)))
+    runs: list[list[int]] = []
+    for i in np.where(on)[0]:
+        if runs and i - runs[-1][1] <= gap:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    if not runs:
+        return 0.0
+    a, b = max(runs, key=lambda r: float(rows[r[0]:r[1] + 1].sum()))
+    return float(b - a + 1)
 
 
 def _line_colour(gray: np.ndarray, red: np.ndarray, box) -> str:

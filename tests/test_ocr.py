@@ -1,0 +1,184 @@
+"""Real OCR on small generated pages (both engines), plus the text rules."""
+import re
+import time
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline import imaging, ocr
+from pipeline.models import PageSource
+
+from test_imaging import FONT, bgr, render, stamp_seal
+
+LINES = ["省机关事务管理局召开会议", "会议强调要深入学习贯彻", "2021年5月28日"]
+
+
+def cer(hyp: str, ref: str) -> float:
+    a, b = re.sub(r"\s+", "", hyp), re.sub(r"\s+", "", ref)
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] / max(1, len(b))
+
+
+def text_of(lines) -> str:
+    return "\n".join(l.text for l in lines)
+
+
+def save(tmp_path, im, name="page.png", dpi=300):
+    path = tmp_path / name
+    Image.fromarray(cv2.cvtColor(im, cv2.COLOR_BGR2RGB)).save(path, dpi=(dpi, dpi))
+    return PageSource(page_no=1, path=str(path), index=0, kind="image", needs_ocr=True)
+
+
+@pytest.fixture(scope="module")
+def page():
+    return bgr(render(LINES, size=60, width=1100))
+
+
+# --------------------------------------------------------------------------
+# engines
+
+
+def test_engine_registry():
+    avail = ocr.available_engines()
+    assert avail[0] == "rapidocr" and "tesseract" in avail
+    eng = ocr.get_engine("auto")
+    assert eng.name == "rapidocr" and eng is ocr.get_engine("rapidocr")
+    assert isinstance(eng, ocr.OcrEngine) and "rapidocr" in eng.version
+    assert isinstance(ocr.get_engine("tesseract"), ocr.OcrEngine)
+    with pytest.raises(ValueError):
+        ocr.get_engine("nope")
+
+
+@pytest.mark.parametrize("name,bound", [("rapidocr", 0.05), ("tesseract", 0.15)])
+def test_engine_reads_text(page, name, bound):
+    eng = ocr.get_engine(name)
+    lines = eng.recognize(page)
+    assert cer(text_of(lines), "".join(LINES)) <= bound, text_of(lines)
+    assert [l.box[1] for l in lines] == sorted(l.box[1] for l in lines)   # reading order
+    for l in lines:
+        assert 0.0 <= l.confidence <= 1.0 and l.box[0] < l.box[2] and l.box[1] < l.box[3]
+    if name == "tesseract":
+        assert not re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", text_of(lines))
+
+
+def test_read_page_fields_and_size_calibration(tmp_path, page):
+    # 60 px glyphs at 300 dpi are 14.4 pt type
+    src = save(tmp_path, page)
+    pg = ocr.read_page(src, engine="rapidocr", image_dir=tmp_path / "img")
+    assert pg.method == "rapidocr" and pg.engine_version and pg.dpi == 300
+    h, w = page.shape[:2]
+    assert pg.width == pytest.approx(w * 72 / 300, abs=0.1) and pg.height == pytest.approx(h * 72 / 300, abs=0.1)
+    assert cer(text_of(pg.lines), "".join(LINES)) <= 0.05
+    assert pg.lines[0].size == pytest.approx(14.4, abs=2.0)
+    assert all(l.page_no == 1 and l.color == "black" for l in pg.lines)
+    assert 0.8 < pg.confidence <= 1.0
+    x0, top, x1, bottom = pg.lines[0].box
+    assert 80 * 72 / 300 - 4 < x0 < 80 * 72 / 300 + 4          # left margin of 80 px
+    assert pg.image_path and (tmp_path / "img").exists()
+    small = Image.open(pg.image_path)
+    assert small.format == "JPEG" and small.width == pytest.approx(w / 3, abs=2)
+    assert pg.source == src.path and pg.rotation == 0
+
+
+@pytest.mark.parametrize("turn,expected", [(cv2.ROTATE_90_CLOCKWISE, 90), (cv2.ROTATE_180, 180)])
+def test_rotated_page_is_corrected(tmp_path, page, turn, expected):
+    src = save(tmp_path, cv2.rotate(page, turn))
+    pg = ocr.read_page(src, engine="rapidocr")
+    assert pg.rotation == expected
+    assert cer(text_of(pg.lines), "".join(LINES)) <= 0.08, text_of(pg.lines)
+
+
+def test_skewed_page_is_deskewed_and_read(tmp_path):
+    im = bgr(render(LINES + ["进一步坚定道路自信理论自信"], size=56, width=1200))
+    h, w = im.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 3.0, 1.0)
+    skewed = cv2.warpAffine(im, m, (w, h), borderValue=(255, 255, 255))
+    pg = ocr.read_page(save(tmp_path, skewed), engine="rapidocr")
+    assert abs(pg.skew + 3.0) < 0.5
+    assert cer(text_of(pg.lines), "".join(LINES) + "进一步坚定道路自信理论自信") <= 0.05
+
+
+def test_noisy_yellow_scan_still_reads(tmp_path, page):
+    h, w = page.shape[:2]
+    rng = np.random.default_rng(7)
+    ramp = np.linspace(1.0, 0.75, h)[:, None, None]
+    paper = np.array([165, 212, 232], np.float32)[None, None, :] * ramp
+    noisy = paper * (page.astype(np.float32) / 255.0) + rng.normal(0, 10, page.shape)
+    ys, xs = rng.integers(0, h, 300), rng.integers(0, w, 300)          # specks
+    for y, x in zip(ys, xs):
+        cv2.circle(noisy, (int(x), int(y)), int(rng.integers(1, 3)), (60, 60, 60), -1)
+    noisy = np.clip(noisy, 0, 255).astype(np.uint8)
+    ok, jpg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 40])
+    noisy = cv2.imdecode(jpg, cv2.IMREAD_COLOR)
+    pg = ocr.read_page(save(tmp_path, noisy), engine="rapidocr")
+    assert cer(text_of(pg.lines), "".join(LINES)) <= 0.1, text_of(pg.lines)
+
+
+def test_red_seal_over_date_and_red_masthead(tmp_path):
+    lines = ["云溪县教育局简报", "县教育局办公室", "2023年5月10日"]
+    im = render(lines, size=64, width=1100, colours={0: (215, 25, 30)})
+    step = int(64 * 1.8)
+    im = stamp_seal(im, 420, 80 + 2 * step + 30, 140)
+    pg = ocr.read_page(save(tmp_path, bgr(im)), engine="rapidocr")
+    texts = [l.text for l in pg.lines]
+    assert any("2023年5月10日" in t.replace(" ", "") for t in texts), texts
+    head = [l for l in pg.lines if "简报" in l.text]
+    assert head and head[0].color == "red"
+    assert cer(head[0].text, lines[0]) <= 0.15
+    date = [l for l in pg.lines if "2023" in l.text][0]
+    assert date.color == "black"
+
+
+def test_tesseract_read_page(tmp_path, page):
+    pg = ocr.read_page(save(tmp_path, page, dpi=200), engine="tesseract")
+    assert pg.method == "tesseract" and pg.dpi == 200 and "tesseract" in pg.engine_version
+    assert cer(text_of(pg.lines), "".join(LINES)) <= 0.15
+    # boxes come back in the page's own pixels -> points at 200 dpi
+    assert max(l.box[2] for l in pg.lines) <= page.shape[1] * 72 / 200 + 1
+
+
+# --------------------------------------------------------------------------
+# text rules
+
+
+@pytest.mark.parametrize("raw,want", [
+    ("会议强调,要深入学习", "会议强调，要深入学习"),
+    ("编者按:今年8月15日", "编者按：今年8月15日"),
+    ("上午9:30召开", "上午9:30召开"),
+    ("各县(市、区）", "各县（市、区）"),
+    ("(总第 103 期)", "(总第 103 期)"),
+    ('推进"十四五"规划', "推进“十四五”规划"),
+    ("下降 2.62%、人均", "下降 2.62%、人均"),
+    ("增长5。6%", "增长5.6%"),
+    ("－ 2 －", "— 2 —"),
+    ("一 12 一", "— 12 —"),
+    ("--记全国劳动模范", "——记全国劳动模范"),
+    ("—一记全国劳动模范", "——记全国劳动模范"),
+    ("一一对应", "一一对应"),
+    ("食品留样·从业人员", "食品留样、从业人员"),
+    ("监督丶定点服务", "监督、定点服务"),
+    ("·情况，共发现", "情况，共发现"),
+    ("基础托管+特色课程", "基础托管＋特色课程"),
+    ("ＧＤＰ增长１２％", "GDP增长12%"),
+    ("省 机 关 事 务", "省机关事务"),
+    ("Wi-Fi 覆盖", "Wi-Fi 覆盖"),
+])
+def test_normalize_text(raw, want):
+    assert ocr.normalize_text(raw) == want
+
+
+def test_group_lines_merges_row_left_to_right():
+    parts = [ocr.OcrLine("第 4 期", (520, 102, 700, 160), 0.9),
+             ocr.OcrLine("2021 年", (300, 100, 500, 158), 0.99),
+             ocr.OcrLine("下一行", (300, 200, 480, 258), 0.95),
+             ocr.OcrLine("远处", (1600, 101, 1700, 159), 0.95)]
+    out = ocr.group_lines(parts)
+    assert [l.text for l in out] == ["2021 年第 4 期", "远处", "下一行"]
+    assert out[0].box == (300, 100, 700, 160)
