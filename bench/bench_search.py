@@ -142,13 +142,14 @@ def main(argv=None) -> int:
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--db", help="where to build the archive (default: a temp dir, deleted afterwards)")
     ap.add_argument("--rounds", type=int, default=5, help="timed repetitions of the query set")
+    ap.add_argument("--reuse", action="store_true", help="query an archive built earlier at --db")
     args = ap.parse_args(argv)
 
     tmp = None
     if args.db:
         path = Path(args.db)
-        if path.exists():
-            sys.exit(f"{path} exists; remove it first")
+        if path.exists() and not args.reuse:
+            sys.exit(f"{path} exists; remove it first (or --reuse it)")
     else:
         tmp = tempfile.TemporaryDirectory(prefix="bench-search-")
         path = Path(tmp.name) / "bench.db"
@@ -157,6 +158,8 @@ def main(argv=None) -> int:
     # would dominate the load time
     load.EXTENSIONS[:] = ["pipeline.search"]
     g = Gen()
+    if args.reuse:
+        return _queries(path, g, args.rounds, tmp)
     t0 = time.perf_counter()
     db = load.open_db(path)
     n_chars = 0
@@ -198,6 +201,10 @@ def main(argv=None) -> int:
     print(f"database: {size / 2**20:.0f} MiB" + (f"   of which index (articles_fts*): {fts_bytes / 2**20:.0f} MiB"
                                                  if fts_bytes else ""))
 
+    return _queries(path, g, args.rounds, tmp)
+
+
+def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     qs = queries(g)
     # warm-up: load the normalisation table, jieba, page cache
@@ -206,7 +213,7 @@ def main(argv=None) -> int:
     lat: dict[str, list[float]] = {}
     hits: dict[str, int] = {}
     per_query: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for kind, q in qs:
             t = time.perf_counter()
             res = search.search(conn, q, limit=20)
@@ -223,7 +230,7 @@ def main(argv=None) -> int:
     conn.close()
 
     allv = [v for vs in lat.values() for v in vs]
-    print(f"\nsearch latency over {len(qs)} queries x {args.rounds} rounds (limit 20, with snippets):")
+    print(f"\nsearch latency over {len(qs)} queries x {rounds} rounds (limit 20, with snippets):")
     print(f"  {'kind':<12} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   matching articles")
     for kind, vs in lat.items():
         ms = [matches[q] for k, q in qs if k == kind]

@@ -55,8 +55,10 @@ A contentless row is deleted by replaying its tokens, recomputed from
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
+import math
 import logging
 import operator
 import re
@@ -77,8 +79,8 @@ BODY_WEIGHT = 1.0
 TEXT_COLUMNS = "title body"
 # Queries matching more articles than this (per phrase token) are ranked
 # within the first RANK_WINDOW matches in rowid order (see search()).
-RANK_BUDGET = 12000
-RANK_WINDOW_MIN = 1000
+RANK_BUDGET = 6000
+RANK_WINDOW_MIN = 500
 
 # Characters written without spaces between words: bigram-indexed.
 _HAN_CLASS = (
@@ -229,19 +231,26 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
 def _phrase(term: str, tag: str = "", relaxed: bool = False) -> Optional[str]:
     """FTS5 phrase for a term; ``tag`` prefixes every token (filter columns).
 
-    ``relaxed`` drops a trailing one-character prefix token (``2023年`` ->
-    ``"2023"``): a cheaper superset, to be verified against the text."""
+    ``relaxed`` gives a cheaper superset, to be verified against the text:
+    a trailing one-character prefix token is dropped (``2023年`` ->
+    ``"2023"``) and the phrase becomes the AND of its tokens."""
     toks, prefix = _term_tokens(term)
     if not toks:
         return None
     if relaxed and prefix and len(toks) > 1:
         toks, prefix = toks[:-1], False
+    if relaxed and len(toks) > 1:
+        # a phrase costs position checks in every article holding all its
+        # (often common) bigrams, and bm25 evaluates it once more over the
+        # whole index for its IDF; the bag of its bigrams is a doclist
+        # intersection, and bm25 of single tokens is cheap
+        return "(" + " AND ".join(f'"{t}"' for t in dict.fromkeys(toks)) + ")"
     return '"' + " ".join(tag + t for t in toks) + '"' + (" *" if prefix else "")
 
 
 def _relaxable(term: str) -> bool:
     toks, prefix = _term_tokens(term)
-    return prefix and len(toks) > 1
+    return len(toks) > 1
 
 
 # --------------------------------------------------------------------------
@@ -369,16 +378,47 @@ def _find_all(hay: str, needle: str) -> list[int]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _term_regex(term: str) -> Optional[re.Pattern]:
+    """Regex over per-character-normalised text: the term's token characters
+    with any non-token characters (gaps, punctuation) between them."""
+    ct = _compact(term)
+    return re.compile(r"[\W_]*".join(re.escape(c) for c in ct)) if ct else None
+
+
+def _norm_same_length(text: str) -> Optional[str]:
+    t = text.translate(_table())
+    return t if len(t) == len(text) else None
+
+
+def contains(text: Optional[str], term: str) -> bool:
+    """Does ``text`` contain ``term`` after normalisation (gaps/punctuation ignored)?"""
+    if not text:
+        return False
+    t = _norm_same_length(text)
+    if t is None:
+        return _compact(term) in _compact(text)
+    rx = _term_regex(term)
+    return bool(rx and rx.search(t))
+
+
 def highlight_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     """(start, end) spans of ``text`` (original characters) matching any term."""
     if not text:
         return []
-    comp, where = _normalize_mapped(text)
     spans = []
-    for t in terms:
-        ct = _compact(t)
-        for i in _find_all(comp, ct):
-            spans.append((where[i], where[i + len(ct) - 1] + 1))
+    t = _norm_same_length(text)
+    if t is not None:       # one normalised character per original character
+        for term in terms:
+            rx = _term_regex(term)
+            if rx:
+                spans.extend(m.span() for m in rx.finditer(t) if m.end() > m.start())
+    else:
+        comp, where = _normalize_mapped(text)
+        for term in terms:
+            ct = _compact(term)
+            for i in _find_all(comp, ct):
+                spans.append((where[i], where[i + len(ct) - 1] + 1))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:
@@ -609,8 +649,8 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
         if unit and not _has_units(conn):
             q = Query(q.groups + [[unit]], q.exclude)
             unit = None
-        filt = filter_expression(year, publisher, section)
-        args = (limit, offset, filt, unit, html_snippet, exhaustive)
+        filters = (year, publisher, section)
+        args = (limit, offset, filters, unit, html_snippet, exhaustive)
         results = _run(conn, q, *args, "exact")
         if not results and offset == 0 and fallback:
             wq = q.words()
@@ -632,8 +672,8 @@ def ranked_ids(conn, text_expr: str, filt: str = "", need: Optional[int] = 20, u
     """(article id, bm25 rank) pairs, best first.
 
     Up to the ranking window, all matches are ranked by bm25 (title weighted
-    10x).  A broader query lists title matches first, then body matches, each
-    ranked within its first ``window`` matches in article-id order."""
+    10x).  A broader query lists title matches first, then other matches,
+    each ranked within its first ``window`` matches in article-id order."""
     T = FTS_TABLE
     unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
     inner = text_expr.split(" : ", 1)[1]            # '{title body} : (X)' -> '(X)'
@@ -652,16 +692,17 @@ def ranked_ids(conn, text_expr: str, filt: str = "", need: Optional[int] = 20, u
         return row[0] if row else None
 
     full = text_expr + (f" AND {filt}" if filt else "")
-    if exhaustive or bound_of(full) is None:
+    b = None if exhaustive else bound_of(full)
+    if b is None:
         return rank(full)
-    out: list[tuple[int, float]] = []
-    tiers = [f"{{title}} : {inner}", f"({{title body}} : {inner}) NOT ({{title}} : {inner})"]
-    for tier in tiers:
-        expr = tier + (f" AND {filt}" if filt else "")
-        b = bound_of(expr)
-        out += rank(expr, *((f" and {T}.rowid < ?", [b]) if b is not None else ("", [])), n=lim - len(out))
-        if len(out) >= need:
-            break
+    # broad: title matches first (within their window), then the rest of the window
+    title = f"{{title}} : {inner}" + (f" AND {filt}" if filt else "")
+    bt = bound_of(title)
+    out = rank(title, *((f" and {T}.rowid < ?", [bt]) if bt is not None else ("", [])))
+    if len(out) < need:
+        seen = {r[0] for r in out}
+        more = rank(full, f" and {T}.rowid < ?", [b], n=need + len(out))
+        out += [r for r in more if r[0] not in seen][:need - len(out)]
     return out
 
 
@@ -676,32 +717,242 @@ def _fetch(conn, ids: list[int]) -> dict:
     return rows
 
 
-def _verify(q: Query, row) -> bool:
-    """Every group of the query occurs (as normalised text) in the title or body."""
+class _Doc:
+    """An article row with its title and body normalised once."""
+    __slots__ = ("title", "body", "length")
+
+    def __init__(self, row):
+        title, body = _title_text(row[2], row[3]), row[4] or ""
+        self.title = _norm_same_length(title)
+        self.body = _norm_same_length(body)
+        if self.title is None:
+            self.title = normalize(title)
+        if self.body is None:
+            self.body = normalize(body)
+        self.length = len(title) + len(body)
+
+    def count(self, term: str) -> tuple[int, int]:
+        rx = _term_regex(term)
+        if not rx:
+            return 0, 0
+        return len(rx.findall(self.title)), len(rx.findall(self.body))
+
+    def has(self, term: str) -> bool:
+        rx = _term_regex(term)
+        return bool(rx and (rx.search(self.title) or rx.search(self.body)))
+
+
+def _verify(q: Query, filters, row, doc: Optional[_Doc] = None) -> bool:
+    """Every group of the query occurs (as normalised text) in the title or
+    body, and the publisher/section filters in the article's."""
     if row is None:
         return False
-    text = _compact(_title_text(row[2], row[3])) + "|" + _compact(row[4])
-    return all(any(_compact(t) in text for t in g) for g in q.groups)
+    doc = doc or _Doc(row)
+    for g in q.groups:
+        if not any(doc.has(t) for t in g):
+            return False
+    _, publisher, section = filters
+    return (not publisher or contains(row[9], publisher)) and (not section or contains(row[5], section))
 
 
-def _run(conn, q: Query, limit, offset, filt, unit, html_snippet, exhaustive, mode) -> list[dict]:
+# -- query planning: cheap candidate expressions, verified in Python ----------
+
+CAP_MIN = 1000          # a token in more than max(CAP_MIN, half the articles) is "common"
+_DF: dict = {}
+
+
+def _doc_count(conn) -> int:
+    """Articles in the index, from FTS5's averages record (no scan)."""
+    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
+    if not row or not row[0]:
+        return 0
+    n, shift = 0, 0
+    for k, byte in enumerate(row[0][:9]):       # SQLite varint, big-endian
+        if k == 8:
+            return (n << 8) | byte
+        n = (n << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return n
+    return n
+
+
+def _capped_df(conn, token: str, cap: int, n_docs: int) -> int:
+    """Articles holding ``token``, counted up to ``cap`` (cached per archive size)."""
+    key = (id(conn), n_docs, token, cap)
+    if key not in _DF:
+        if len(_DF) > 200_000:
+            _DF.clear()
+        _DF[key] = conn.execute(
+            f"select count(*) from (select rowid from {FTS_TABLE} where {FTS_TABLE} match ? limit ?)",
+            ['"' + token + '"', cap]).fetchone()[0]
+    return _DF[key]
+
+
+def _plan(conn, q: Query, filters) -> tuple[str, str, bool]:
+    """(text expression, filter expression, verify) for searching ``q``.
+
+    Exact phrases are accurate but costly on big archives: a phrase is
+    checked position by position in every article holding all its bigrams,
+    and bm25 scans each phrase once more over the whole index for its IDF.
+    The plan instead ANDs the phrase's bigrams (dropping common ones when
+    rarer ones remain) -- a superset, verified against the text."""
+    year, publisher, section = filters
+    n_docs = _doc_count(conn)
+    cap = max(CAP_MIN, n_docs // 2)
+
+    # tokens of single-term groups; OR groups stay exact phrases
+    bags: list[tuple[list[str], bool]] = []
+    verify = False
+    for g in q.groups:
+        if len(g) == 1:
+            toks, prefix = _term_tokens(g[0])
+            if prefix and len(toks) > 1:
+                toks, prefix = toks[:-1], False
+                verify = True
+            if len(toks) > 1:
+                verify = True
+            bags.append((list(dict.fromkeys(toks)), prefix))
+    for col, val in (("publisher", publisher), ("section", section)):
+        if val:
+            toks, prefix = _term_tokens(val)
+            bags.append(([col[0] + t for t in dict.fromkeys(toks)], prefix))
+            verify = True
+    if n_docs > cap and sum(len(toks) for toks, prefix in bags if not prefix) > 1:
+        for k, (toks, prefix) in enumerate(bags):
+            if prefix:
+                continue
+            df = {t: _capped_df(conn, t, cap, n_docs) for t in toks}
+            rare = [t for t in toks if df[t] < cap]
+            if rare:   # the rarest ones do the selecting
+                least = min(df[t] for t in rare)
+                rare = [t for t in rare if df[t] <= 4 * least + 100]
+            if rare and len(rare) < len(toks):
+                bags[k] = (rare, prefix)
+                verify = True
+
+    def bag_expr(toks, prefix):
+        if prefix:
+            return '"' + " ".join(toks) + '" *'
+        return " AND ".join(f'"{t}"' for t in toks)
+
+    text_parts, filt_parts = [], []
+    singles = iter(bags)
+    for g in q.groups:
+        if len(g) == 1:
+            e = bag_expr(*next(singles))
+            if e:
+                text_parts.append(e)
+        else:
+            phrases = [p for p in (_phrase(t) for t in g) if p]
+            if phrases:
+                text_parts.append("(" + " OR ".join(phrases) + ")")
+    if year is not None:
+        filt_parts.append(filter_expression(year))
+    for col, val in (("publisher", publisher), ("section", section)):
+        if val:
+            e = bag_expr(*next(singles))
+            if e:
+                filt_parts.append(f"{{{col}}} : ({e})")
+    if not text_parts:   # every term common and dropped: keep them all
+        return _plan_exact(q, filters)
+    text = " AND ".join(text_parts)
+    for t in q.exclude:
+        p = _phrase(t)
+        if p:
+            text = f"({text}) NOT {p}"
+    return f"{{{TEXT_COLUMNS}}} : ({text})", " AND ".join(filt_parts), verify
+
+
+def _plan_exact(q: Query, filters) -> tuple[str, str, bool]:
+    return q.expression(), filter_expression(*filters), False
+
+
+SMALL = 200    # up to this many candidates are fetched, verified and ranked in Python
+
+
+def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
+    """Rank a selective query without FTS5's bm25 (whose IDF step scans the
+    doclist of every token in the expression): fetch all candidates, verify
+    them, and score with the same title-weighted BM25 in Python.  None if
+    there are more than SMALL candidates."""
+    T = FTS_TABLE
+    unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
+    full = expr + (f" AND {filt}" if filt else "")
+    ids = [r[0] for r in conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} limit ?",
+                                      [full, *unit_params, SMALL + 1])]
+    if len(ids) > SMALL:
+        return None
+    rows = _fetch(conn, ids)
+    docs = {i: _Doc(rows[i]) for i in ids if i in rows}
+    if verify:
+        ids = [i for i in ids if i in docs and _verify(q, filters, rows[i], docs[i])]
+    n_docs = max(_doc_count(conn), 1)
+    avglen = _avg_length(conn)
+    terms = list(dict.fromkeys(q.terms))
+    k1, b = 1.2, 0.75
+    counts = {}
+    for i in ids:
+        d = docs[i]
+        c = []
+        for t in terms:
+            ft, fb = d.count(t)
+            c.append(TITLE_WEIGHT * ft + BODY_WEIGHT * fb)
+        counts[i] = (c, d.length)
+    df = [max(1, sum(1 for i in ids if counts[i][0][k])) for k in range(len(terms))]
+    idf = [max(1e-6, math.log((n_docs - d + 0.5) / (d + 0.5))) if n_docs > 2 * d else 1e-6 for d in df]
+    scored = []
+    for i in ids:
+        c, length = counts[i]
+        norm = k1 * (1 - b + b * length / avglen)
+        score = sum(idf[k] * f * (k1 + 1) / (f + norm) for k, f in enumerate(c) if f)
+        scored.append((i, -score))
+    scored.sort(key=lambda x: (x[1], x[0]))
+    return scored, rows
+
+
+def _avg_length(conn) -> float:
+    """Mean title+body length in tokens (FTS5's averages record)."""
+    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
+    vals, blob, k = [], (row[0] if row else b"") or b"", 0
+    while k < len(blob) and len(vals) < 3:
+        n = 0
+        for j in range(9):
+            byte = blob[k]
+            k += 1
+            if j == 8:
+                n = (n << 8) | byte
+                break
+            n = (n << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        vals.append(n)
+    if len(vals) < 3 or not vals[0]:
+        return 500.0
+    return max(1.0, (vals[1] + vals[2]) / vals[0])
+
+
+def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive, mode) -> list[dict]:
     if not q.expression():
         return []
     need = None if limit is None else int(offset) + int(limit)
-    relaxed = q.relaxable
-    expr = q.expression(relaxed=relaxed)
-    want = need if (need is None or not relaxed) else need + 10
-    while True:
+    expr, filt, verify = _plan(conn, q, filters)
+    hits = _small(conn, q, filters, expr, filt, unit, verify)
+    if hits is not None:
+        rows = hits[1]
+        kept = hits[0]
+    want = need if (need is None or not verify) else need + 10
+    while hits is None:
         hits = ranked_ids(conn, expr, filt, want, unit, exhaustive)
         rows = _fetch(conn, [h[0] for h in hits])
-        if relaxed:
-            # a relaxed phrase (2023年 -> "2023") is a superset: keep exact matches
-            kept = [h for h in hits if _verify(q, rows.get(h[0]))]
+        if verify:
+            # the candidate expression is a superset: keep exact matches
+            kept = [h for h in hits if _verify(q, filters, rows.get(h[0]))]
         else:
             kept = hits
         if want is None or len(kept) >= need or len(hits) < want:
             break
-        want *= 4
+        want *= 8
+        hits = None
     hits = kept[int(offset):need]
     terms = q.terms
     mark = ("<mark>", "</mark>") if html_snippet else ("【", "】")

@@ -119,8 +119,15 @@ def test_tokens_and_expressions():
     ("党", [(1, 1)]),                                        # one character
     ("绿色 会议", [(2, 2)]),                                  # several terms ANDed
 ])
-def test_query_kinds(archive, query, expected):
+@pytest.mark.parametrize("cap,small", [(None, None), (2, None), (None, 0)])
+def test_query_kinds(archive, query, expected, cap, small, monkeypatch):
+    if cap:  # bigrams in 2+ articles count as common: dropped from the candidates, verified
+        monkeypatch.setattr(search, "CAP_MIN", cap)
+    if small is not None:  # rank with FTS5's bm25 instead of in Python
+        monkeypatch.setattr(search, "SMALL", small)
     got = ids(search.search(archive, query))
+    assert sorted(got) == sorted(aid(i, s) for i, s in expected), query
+    got = ids(search.search(archive, query, year=(2000, 2100), publisher="机关事务管理局"))
     assert sorted(got) == sorted(aid(i, s) for i, s in expected), query
 
 
@@ -149,13 +156,17 @@ def test_result_fields(archive):
     assert "【郭春英】" in r["snippet"] and isinstance(r["score"], float)
 
 
-def test_title_hit_ranks_above_body_hits(archive):
+@pytest.mark.parametrize("small", [None, 0])
+def test_title_hit_ranks_above_body_hits(archive, small, monkeypatch):
+    if small is not None:
+        monkeypatch.setattr(search, "SMALL", small)
     res = search.search(archive, "节能")
     assert res[0]["article_id"] == aid(0, 2)          # 节能 in the title
-    assert res[0]["score"] > res[1]["score"]
+    assert res[0]["score"] > res[1]["score"] > 0
 
 
 def test_broad_queries_ranked_within_a_window(archive, monkeypatch):
+    monkeypatch.setattr(search, "SMALL", 0)          # rank with FTS5's bm25, not in Python
     full = ids(search.search(archive, "节能"))
     assert ids(search.search(archive, "节能", exhaustive=True)) == full
     monkeypatch.setattr(search, "RANK_BUDGET", 1)
@@ -166,7 +177,12 @@ def test_broad_queries_ranked_within_a_window(archive, monkeypatch):
     assert ids(search.search(archive, "节能", limit=None)) == full          # all: ranked exhaustively
 
 
-def test_filters(archive):
+@pytest.mark.parametrize("cap,small", [(None, None), (2, None), (None, 0)])
+def test_filters(archive, cap, small, monkeypatch):
+    if cap:
+        monkeypatch.setattr(search, "CAP_MIN", cap)
+    if small is not None:
+        monkeypatch.setattr(search, "SMALL", small)
     assert set(ids(search.search(archive, "节能", year=2023))) == {aid(1, 2), aid(2, 1)}
     assert set(ids(search.search(archive, "节能", year=(2020, 2022)))) == {aid(0, 2)}
     assert set(ids(search.search(archive, "节能", publisher="四川省机关事务管理局"))) == {aid(0, 2), aid(2, 1)}
