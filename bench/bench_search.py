@@ -207,9 +207,17 @@ def main(argv=None) -> int:
 def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     qs = queries(g)
-    # warm-up: load the normalisation table, jieba, page cache
+    # first pass on a fresh connection: loads the normalisation table and
+    # jieba (once per process), the page cache and the per-connection
+    # bigram-frequency cache
+    t = time.perf_counter()
+    search._table()
+    setup = (time.perf_counter() - t) * 1000
+    cold = []
     for _, q in qs:
+        t = time.perf_counter()
         search.search(conn, q)
+        cold.append((time.perf_counter() - t) * 1000)
     lat: dict[str, list[float]] = {}
     hits: dict[str, int] = {}
     per_query: dict[str, list[float]] = {}
@@ -238,6 +246,8 @@ def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
               f"{min(ms):,}..{max(ms):,}")
     print(f"  {'ALL':<12} {statistics.median(allv):8.1f} {_pct(allv, 95):8.1f} {max(allv):8.1f}")
     print(f"  with year+publisher filters: mean {filt:.1f} ms")
+    print(f"  first pass (fresh connection, cold caches): p50 {statistics.median(cold):.1f}  p95 {_pct(cold, 95):.1f}"
+          f"  max {max(cold):.1f} ms   (+ {setup:.0f} ms once per process for the t2s/NFKC table)")
     ok = _pct(allv, 95) < 50
     print(f"\np95 {_pct(allv, 95):.1f} ms -> {'OK' if ok else 'ABOVE'} target 50 ms")
     slow = sorted(((statistics.median(v), q) for q, v in per_query.items()), reverse=True)[:5]

@@ -228,29 +228,12 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
     return out, prefix
 
 
-def _phrase(term: str, tag: str = "", relaxed: bool = False) -> Optional[str]:
-    """FTS5 phrase for a term; ``tag`` prefixes every token (filter columns).
-
-    ``relaxed`` gives a cheaper superset, to be verified against the text:
-    a trailing one-character prefix token is dropped (``2023年`` ->
-    ``"2023"``) and the phrase becomes the AND of its tokens."""
+def _phrase(term: str, tag: str = "") -> Optional[str]:
+    """Exact FTS5 phrase for a term; ``tag`` prefixes every token (filter columns)."""
     toks, prefix = _term_tokens(term)
     if not toks:
         return None
-    if relaxed and prefix and len(toks) > 1:
-        toks, prefix = toks[:-1], False
-    if relaxed and len(toks) > 1:
-        # a phrase costs position checks in every article holding all its
-        # (often common) bigrams, and bm25 evaluates it once more over the
-        # whole index for its IDF; the bag of its bigrams is a doclist
-        # intersection, and bm25 of single tokens is cheap
-        return "(" + " AND ".join(f'"{t}"' for t in dict.fromkeys(toks)) + ")"
     return '"' + " ".join(tag + t for t in toks) + '"' + (" *" if prefix else "")
-
-
-def _relaxable(term: str) -> bool:
-    toks, prefix = _term_tokens(term)
-    return len(toks) > 1
 
 
 # --------------------------------------------------------------------------
@@ -270,14 +253,11 @@ class Query:
     def terms(self) -> list[str]:
         return [t for g in self.groups for t in g]
 
-    @property
-    def relaxable(self) -> bool:
-        return any(_relaxable(t) for t in self.terms)
-
-    def expression(self, column: Optional[str] = None, relaxed: bool = False) -> str:
+    def expression(self, column: Optional[str] = None) -> str:
+        """The exact FTS5 expression (phrases) over ``column`` (default title and body)."""
         parts = []
         for g in self.groups:
-            phrases = [p for p in (_phrase(t, relaxed=relaxed) for t in g) if p]
+            phrases = [p for p in (_phrase(t) for t in g) if p]
             if phrases:
                 parts.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
         if not parts:
