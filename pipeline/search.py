@@ -675,6 +675,9 @@ def ranked_ids(conn, text_expr: str, filt: str = "", need: Optional[int] = 20, u
     b = None if exhaustive else bound_of(full)
     if b is None:
         return rank(full)
+    if " AND " in inner or " OR " in inner:
+        # several terms rarely all occur in one title: bm25 within the window
+        return rank(full, f" and {T}.rowid < ?", [b])
     # broad: title matches first (within their window), then the rest of the window
     title = f"{{title}} : {inner}" + (f" AND {filt}" if filt else "")
     bt = bound_of(title)
@@ -806,6 +809,10 @@ def _plan(conn, q: Query, filters) -> tuple[str, str, bool]:
             if rare:   # the rarest ones do the selecting
                 least = min(df[t] for t in rare)
                 rare = [t for t in rare if df[t] <= 4 * least + 100]
+            if rare and len(toks) >= 4 and toks[-1] not in rare:
+                # the end of a long name tells it apart from its siblings
+                # (湖北省教育厅 / 湖北省机关事务管理局): fewer false candidates
+                rare.append(toks[-1])
             if rare and len(rare) < len(toks):
                 bags[k] = (rare, prefix)
                 verify = True
