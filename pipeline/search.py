@@ -594,6 +594,26 @@ def filter_expression(year=None, publisher: Optional[str] = None, section: Optio
     return " AND ".join(parts)
 
 
+class SearchIndexError(RuntimeError):
+    pass
+
+
+def check_index(conn) -> None:
+    """Raise if the archive has no search index, or one built by another
+    tokenizer version (opening it with load.open_db rebuilds it)."""
+    try:
+        row = conn.execute(f"select value from {META_TABLE} where key = 'tokenizer_version'").fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    if not row or not _exists(conn, FTS_TABLE):
+        raise SearchIndexError("the archive has no search index: open it once with load.open_db "
+                          "(or run search.rebuild) to build it")
+    if row[0] != TOKENIZER_VERSION:
+        raise SearchIndexError(f"the search index was built by tokenizer version {row[0]}, this code needs "
+                          f"{TOKENIZER_VERSION}: open the archive once with load.open_db (or run "
+                          "search.rebuild) to rebuild it")
+
+
 def _has_units(conn) -> bool:
     return _exists(conn, "article_units") and _exists(conn, "units")
 
@@ -625,6 +645,7 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
     tables when present, else requires the unit name in the text."""
     conn, owned = connect(db)
     try:
+        check_index(conn)
         q = parse_query(query)
         if unit and not _has_units(conn):
             q = Query(q.groups + [[unit]], q.exclude)

@@ -253,6 +253,19 @@ def test_existing_archive_gets_indexed(tmp_path, monkeypatch):
     assert len(search.search(db, "公务用车")) == 3
 
 
+def test_old_index_is_reported_and_rebuilt(tmp_path, monkeypatch):
+    path = build_archive(tmp_path / "a.db")
+    conn = sqlite3.connect(path)
+    conn.execute("update search_meta set value = '0' where key = 'tokenizer_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(search.SearchIndexError):
+        search.search(path, "公务用车")
+    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
+    load.open_db(path).conn.close()          # ensure_schema rebuilds the index
+    assert len(search.search(path, "公务用车")) == 3
+
+
 def test_plain_sqlite_client_can_query(archive):
     conn = sqlite3.connect(f"file:{archive}?mode=ro", uri=True)  # no functions registered
     rows = conn.execute(
