@@ -225,7 +225,10 @@ def command(db_path, port: int = 8001, host: str = "127.0.0.1", metadata_path=No
     cmd = [exe] if exe else [sys.executable, "-m", "datasette"]
     cmd += ["serve", "-i", str(db_path), "--host", host, "--port", str(int(port)),
             "--setting", "sql_time_limit_ms", "3000",
-            "--setting", "default_page_size", "50"]
+            "--setting", "default_page_size", "50",
+            # facet suggestions try every column of every filtered page: seconds on a
+            # large archive (the useful facets are configured in the metadata)
+            "--setting", "suggest_facets", "off"]
     if metadata_path:
         cmd += ["--metadata", str(metadata_path)]
     if images_root:
