@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .models import Block, Line, Page, Role
 
-VERSION = 1
+VERSION = 2
 
 PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
 ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
@@ -35,6 +35,7 @@ def strip_decoration(text: str) -> str:
 
 _OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
 _OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
+_OCR_NUM_SPECK = re.compile(r"(?<=[年月第总])[\s。.·,，:：]+(?=[0-9])|(?<=[0-9])[\s。.·,，:：]+(?=[年月日期号])")
 _OCR_DOT = re.compile(r"(?<=[\u3400-\u9fff”“）])[·•・](?=[\u3400-\u9fff“”（])")
 
 
@@ -44,6 +45,7 @@ def clean_ocr_line(text: str) -> str:
     trailing middle dot, a middle dot between Han characters."""
     text = _OCR_LEAD.sub("", text.strip())
     text = _OCR_TAIL.sub("", text)
+    text = _OCR_NUM_SPECK.sub("", text)     # 2023年。.8.月22日 -> 2023年8月22日
     return _OCR_DOT.sub("", text)
 
 
@@ -119,7 +121,7 @@ def measure(pages: list[Page]) -> Geometry:
         if len(own) < 4:
             continue
         pl, pr = _margins(own)
-        if abs(pl - left) < 2 * body and abs(pr - right) < 2 * body:
+        if abs(pl - left) < body and abs(pr - right) < body:
             g.pages[p.page_no] = (pl, pr)
         if len(own) >= 6:
             # margins drift down a scanned page (residual skew, paper curl):
@@ -128,16 +130,18 @@ def measure(pages: list[Page]) -> Geometry:
             for l in p.lines:
                 near = sorted(own, key=lambda o: abs(o.box[1] - l.box[1]))[:8]
                 xs0 = sorted(o.box[0] for o in near)
-                xs1 = sorted((o.box[2] for o in near), reverse=True)
-                if abs(xs0[1] - left) < 2 * body:
-                    g.local[id(l)] = (xs0[1], xs1[1])
+                # right: the median, as punctuation may hang past the margin
+                xs1 = statistics.median(o.box[2] for o in near)
+                if abs(xs0[1] - left) < body:
+                    g.local[id(l)] = (xs0[1], xs1)
     return g
 
 
 def is_centered(line: Line, g: Geometry) -> bool:
     """Centred between the margins (a title), as opposed to a justified body line."""
     x0, _, x1, _ = line.box
-    if abs((x0 + x1) / 2 - g.center_of(line)) > 0.6 * g.body_size:
+    tolerance = 0.6 * g.body_size if line.size < 1.15 * g.body_size else 0.8 * line.size
+    if abs((x0 + x1) / 2 - g.center_of(line)) > tolerance:
         return False
     if x0 < g.left_of(line) + 0.5 * g.body_size and line.size < g.body_size * 1.2:
         return False   # a full-width body line is centred too, trivially
@@ -154,7 +158,8 @@ def merge_rows(lines: list[Line]) -> list[Line]:
             r = row[-1]
             overlap = min(l.box[3], r.box[3]) - max(l.box[1], r.box[1])
             rh = r.box[3] - r.box[1]
-            apart = l.box[0] >= max(x.box[2] for x in row) - 0.3 * l.size
+            apart = all(l.box[0] >= x.box[2] - 0.3 * l.size or l.box[2] <= x.box[0] + 0.3 * l.size
+                        for x in row)
             if overlap > 0.6 * min(h, rh) and apart and l.page_no == r.page_no:
                 row.append(l)
                 break
@@ -340,11 +345,11 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
         bare = strip_decoration(t)
         if l.page_no != first_page and not BULLET.match(l.text):
             break
-        if l.size > g.body_size * 1.12 and not BULLET.match(l.text):
-            break
+        if l.size > g.body_size * 1.12 and not BULLET.match(l.text) and (l.centered or len(bare) > 12):
+            break   # a title: the contents are over
         if toc_sections and bare in {strip_decoration(s) for s in toc_sections}:
             break
-        if FOOTER_START.match(l.text) or (len(t) > 14 and l.box[0] < g.left_of(l) + 0.8 * l.size):
+        if FOOTER_START.match(l.text) or (len(t) > 14 and l.box[0] < g.left + 0.8 * l.size):
             break   # the footer, or body text running from the left margin
         if BULLET.match(l.text):
             roles[i] = Role.TOC_ENTRY
@@ -376,6 +381,9 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     short = len(bare) <= 12
     if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= 40:
         return Role.SUBTITLE
+    if (prev_role == Role.TITLE and l.centered and re.match(r"^[一\-－]", t) and prev is not None
+            and size < 0.92 * prev.size and len(t) <= 40):
+        return Role.SUBTITLE   # OCR read the dash ―― as 一 or -
     if bare and bare in toc_secs and short:
         return Role.SECTION
     if IN_ARTICLE_HEADING.match(t):
@@ -388,14 +396,19 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
             and (l.bold or l.color == "red" or larger)
             and l.box[0] <= g.left_of(l) + 2.5 * g.body_size):
         return Role.SECTION
-    if (not ends_punct or t.endswith(("”", "）"))) and "。" not in t:
-        if larger and (l.centered or l.bold or prev_role == Role.TITLE):
+    sentence_like = "。" in t or ("，" in t and len(t) > 20) or re.match(r"^\d{1,2}月\d{1,2}日", t)
+    if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like:
+        same_as_prev_title = (prev_role == Role.TITLE and prev is not None
+                              and abs(prev.size - size) < 0.15 * max(prev.size, size))
+        if larger and (l.centered or l.bold or same_as_prev_title):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
             return Role.TITLE
-        if prev_role == Role.TITLE and l.centered and prev is not None and abs(prev.size - size) < 1.0:
+        if same_as_prev_title and l.centered:
             return Role.TITLE
-        if l.centered and len(t) <= 40 and prev is not None and nxt is not None \
+        # a body-size title: a short centred line between paragraphs
+        if l.centered and len(t) <= 40 and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
+                and prev is not None and nxt is not None \
                 and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
                 and nxt.box[0] >= g.left_of(nxt) + g.body_size * 1.2:
             return Role.TITLE

@@ -15,7 +15,7 @@ from typing import Optional
 from .layout import BULLET, IN_ARTICLE_HEADING, strip_decoration
 from .models import Article, Block, Role
 
-VERSION = 1
+VERSION = 2
 
 _OPENER = re.compile(
     r"^(近日|日前|近期|近年来|今年|去年|年初|\d{1,2}月|[0-9〇一二三四五六七八九十]{4}年|[一二三四五六七八九十]+是|"
@@ -141,7 +141,7 @@ def segment(blocks: list[Block]) -> list[Article]:
             extend(current, b)
             continue
         if b.role == Role.SUBTITLE and current is not None and not paragraphs[current.seq]:
-            current.subtitle = re.sub(r"^[\s—\-－─一]+", "", b.text).strip() or None
+            current.subtitle = re.sub(r"^\s*(——|—|--|－－|一一|─+|[一\-－])", "", b.text).strip() or None
             extend(current, b)
             continue
         if b.role in (Role.BODY, Role.SUBTITLE):
