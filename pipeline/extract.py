@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from typing import Optional
 
-from .layout import DATE, FOOTER_START
+from .layout import DATE, FOOTER_START, addressee_like
 from .models import Article, Block, IssueMeta, Role
 
-VERSION = 1
+VERSION = 2
 
 _DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
            "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -199,7 +199,11 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
         t = re.sub(r"^(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送)[。.·，,;；]", r"\1：", t)
         m = _KEY.match(t) if FOOTER_START.match(t) else None
         if not m:
-            continue
+            m = re.match(r"^\s*(报|送|发|主送|抄送)\s*(?=[\u4e00-\u9fff])", t)   # label without its colon
+            if not (m and addressee_like(t)):
+                if addressee_like(t):   # a list whose label was lost entirely
+                    lists["主送"] += split_units(t)
+                continue
         key = re.sub(r"\s+", "", m.group(1))
         value = t[m.end():]
         if key in ("信息公开选项", "公开属性", "公开方式"):

@@ -291,6 +291,14 @@ def layout(pages: list[Page]) -> list[Block]:
             if all(seq[j].page_no in tail_pages for j in rest):
                 footer_from = i
                 break
+    if footer_from is not None and not FOOTER_START.match(seq[footer_from].text):
+        # OCR may lose the 报：/送：/主送： labels: addressee lists right above the
+        # 印发 line still belong to the footer
+        k = content.index(footer_from)
+        while k > pos and seq[content[k - 1]].page_no == seq[footer_from].page_no \
+                and addressee_like(seq[content[k - 1]].text):
+            k -= 1
+        footer_from = content[k]
     if footer_from is not None:
         for j in content:
             if j >= footer_from:
@@ -325,6 +333,24 @@ def layout(pages: list[Page]) -> list[Block]:
     for p in pages:
         p.text = "\n".join(l.text for l in p.lines if roles[index[id(l)]] != Role.PAGE_NUMBER)
     return blocks
+
+
+_UNIT_END = re.compile(r"(办公室|办公厅|局|厅|委|委员会|会|院|部|部门|单位|学校|中心|政府|组|处|室|科|股|队|所|站|馆|园|校|司|团)[)）]?$")
+_LABEL = re.compile(r"^(主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发)\s*[:：]?")
+
+
+def addressee_like(text: str) -> bool:
+    """A line of an addressee list: unit names separated by ，、； (the first
+    and last item may be pieces of a name wrapped across lines)."""
+    t = _LABEL.sub("", _norm(text)).rstrip("。；;")
+    items = [x for x in re.split(r"[，,、；;。]", t) if x]
+    if not items:
+        return False
+    whole = items[1:-1] if len(items) > 2 else items
+    if len(items) == 1:
+        return bool(_UNIT_END.search(items[0])) and len(items[0]) <= 20 or t.endswith("单位")
+    good = sum(1 for x in whole if _UNIT_END.search(x))
+    return good >= 0.6 * len(whole)
 
 
 _UNIT_HINT = re.compile(r"(局|厅|委|办|办公室|中心|政府|部|院|会|处|室|所|站|社|组|编印|编|主办|学校|集团|公司)$")
@@ -460,7 +486,14 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
         else:
             blocks.append(Block(role, [l]))
     for b in blocks:
-        b.text = join_lines([l.text for l in b.lines])
+        if b.role == Role.FOOTER:
+            # a list line that stops short ends its items even when OCR lost the 。
+            parts = [b.lines[0].text]
+            for prev, l in zip(b.lines, b.lines[1:]):
+                parts.append(("\n" if _ends_paragraph(prev, g) else "") + l.text.strip())
+            b.text = "".join(parts)
+        else:
+            b.text = join_lines([l.text for l in b.lines])
     return blocks
 
 
