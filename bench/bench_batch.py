@@ -22,6 +22,7 @@ documents are processed whole in them, scanned documents page by page.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -75,6 +76,23 @@ def timed(paths, opts: RunOptions):
     return summary, time.perf_counter() - t0, cpu_since(r0)
 
 
+def one_config(digital_dir: Path, scan_dir: Path, opts: RunOptions) -> dict:
+    """Original run (born-digital part, then scanned part) and an all-done resume,
+    in this (fresh) process, so that peak memory belongs to this configuration."""
+    s_d, t_d, c_d = timed([digital_dir], opts)
+    assert not s_d.failed, [(r.source_path, r.error) for r in s_d.failed]
+    s_s, t_s, c_s = timed([scan_dir], opts)
+    assert not s_s.failed, [(r.source_path, r.error) for r in s_s.failed]
+    s_r, t_r, c_r = timed([digital_dir, scan_dir], opts)
+    n_inputs = len(list(digital_dir.glob("*.pdf"))) + len(list(scan_dir.glob("*.pdf")))
+    assert s_r.count("unchanged") == n_inputs, s_r.to_dict()
+    return {"digital_pages": s_d.pages, "digital_s": t_d, "digital_cpu": c_d,
+            "scan_pages": s_s.pages, "scan_s": t_s, "scan_cpu": c_s,
+            "resume_s": t_r, "resume_cpu": c_r, "inputs": n_inputs,
+            "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--digital-pages", type=int, default=500)
@@ -82,34 +100,56 @@ def main(argv=None) -> int:
     ap.add_argument("--scan-dpi", type=int, default=150)
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--dir", help="work folder (default: a temporary one, removed afterwards)")
+    ap.add_argument("--dir", help="work folder (default: a temporary one, removed afterwards); "
+                                  "inputs already there are reused")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)   # internal: run one configuration
     args = ap.parse_args(argv)
 
     tmp = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    digital_dir, scan_dir = tmp / "in" / "digital", tmp / "in" / "scans"
+
+    def options(workers):
+        run_dir = tmp / f"run-w{workers}"
+        return RunOptions(db_path=str(run_dir / "archive.db"), work_dir=str(run_dir / "work"),
+                          engine=args.engine, dpi=args.scan_dpi, workers=workers)
+
+    if args.one is not None:
+        print(json.dumps(one_config(digital_dir, scan_dir, options(args.one))))
+        return 0
     try:
         t = time.perf_counter()
-        digital_dir, scan_dir = tmp / "in" / "digital", tmp / "in" / "scans"
-        if not (digital_dir.exists() and scan_dir.exists()):
+        if not (tmp / "in" / "ready").exists():
             shutil.rmtree(tmp / "in", ignore_errors=True)
             make_digital(digital_dir, args.digital_pages)
             make_scans(scan_dir, args.scan_pages, args.scan_dpi)
+            (tmp / "in" / "ready").touch()
         digital = sorted(digital_dir.glob("*.pdf"))
         scans = sorted(scan_dir.glob("*.pdf"))
         print(f"inputs: {len(digital)} born-digital bulletins and {len(scans)} scanned ones "
               f"(mild, {args.scan_dpi} dpi, engine {args.engine}) ready in {time.perf_counter() - t:.1f}s")
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-        rows = []
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+        rows = {}
         for workers in args.workers:
-            run_dir = tmp / f"run-w{workers}"
-            shutil.rmtree(run_dir, ignore_errors=True)
-            opts = RunOptions(db_path=str(run_dir / "archive.db"), work_dir=str(run_dir / "work"),
-                              engine=args.engine, dpi=args.scan_dpi, workers=workers)
-            s_d, t_d, c_d = timed([digital_dir], opts)
-            s_s, t_s, c_s = timed([scan_dir], opts)
-            for s in (s_d, s_s):
-                assert not s.failed, [(r.source_path, r.error) for r in s.failed]
-            s_r, t_r, c_r = timed([digital_dir, scan_dir], opts)   # the resumed run: all done
-            assert s_r.count("unchanged") == len(digital) + len(scans), s_r.to_dict()
+            opts = options(workers)
+            shutil.rmtree(Path(opts.db_path).parent, ignore_errors=True)
+            cmd = [sys.executable, __file__, "--dir", str(tmp), "--engine", args.engine,
+                   "--scan-dpi", str(args.scan_dpi), "--one", str(workers)]
+            cp = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT))
+            assert cp.returncode == 0, cp.stderr[-2000:]
+            r = rows[workers] = json.loads(cp.stdout.strip().splitlines()[-1])
+            total_s = r["digital_s"] + r["scan_s"]
+            print(f"\n--workers {workers} (load average now {os.getloadavg()[0]:.1f})")
+            print(f"  born-digital: {r['digital_pages']} pages in {r['digital_s']:.1f}s = "
+                  f"{r['digital_pages'] / r['digital_s']:.2f} pages/s  (CPU {r['digital_cpu']:.1f}s)")
+            print(f"  scanned:      {r['scan_pages']} pages in {r['scan_s']:.1f}s = "
+                  f"{r['scan_pages'] / r['scan_s']:.2f} pages/s  (CPU {r['scan_cpu']:.1f}s, "
+                  f"{r['scan_s'] / max(1, r['scan_pages']):.2f} s/page wall)")
+            print(f"  whole batch:  {r['digital_pages'] + r['scan_pages']} pages in {total_s:.1f}s = "
+                  f"{(r['digital_pages'] + r['scan_pages']) / total_s:.2f} pages/s")
+            print(f"  peak RSS: {r['rss_main_mb']:.0f} MB main process"
+                  + (f", {r['rss_workers_mb']:.0f} MB largest worker" if workers > 1 else ""))
+            print(f"  resumed run (all done), same process: {r['resume_s']:.2f}s = "
+                  f"{100 * r['resume_s'] / total_s:.2f}% of the original run (target < 2%)")
             # the same resume through the command line: a new process pays its imports too
             t0 = time.perf_counter()
             cp = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(digital_dir), str(scan_dir),
@@ -117,28 +157,21 @@ def main(argv=None) -> int:
                                  "--dpi", str(args.scan_dpi), "--workers", str(workers), "--quiet"],
                                 capture_output=True, text=True, cwd=str(ROOT))
             t_cli = time.perf_counter() - t0
-            assert cp.returncode == 0 and f"{len(digital) + len(scans)} unchanged" in cp.stdout, cp.stdout + cp.stderr
-            rows.append((workers, s_d.pages, t_d, c_d, s_s.pages, t_s, c_s, t_r, c_r))
-            total_t = t_d + t_s
-            print(f"\n--workers {workers} (load average now {os.getloadavg()[0]:.1f})")
-            print(f"  born-digital: {s_d.pages} pages in {t_d:.1f}s = {s_d.pages / t_d:.2f} pages/s"
-                  f"  (CPU {c_d:.1f}s main + finished workers)")
-            print(f"  scanned:      {s_s.pages} pages in {t_s:.1f}s = {s_s.pages / t_s:.2f} pages/s"
-                  f"  (CPU {c_s:.1f}s, {t_s / max(1, s_s.pages):.2f} s/page wall)")
-            print(f"  whole batch:  {s_d.pages + s_s.pages} pages in {total_t:.1f}s = "
-                  f"{(s_d.pages + s_s.pages) / total_t:.2f} pages/s")
-            print(f"  resumed run (all done): {t_r:.2f}s = {100 * t_r / total_t:.2f}% of the original run "
-                  f"(target < 2%)")
-            print(f"  resumed run via `bulletin run` in a new process: {t_cli:.2f}s = "
-                  f"{100 * t_cli / total_t:.2f}% (interpreter start and imports included)")
-        self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"\npeak RSS: {self_mb:.0f} MB main process, {child_mb:.0f} MB largest worker")
+            line = (cp.stdout.strip().splitlines() or [cp.stderr.strip()[-300:]])[0]
+            if f"{r['inputs']} unchanged" in cp.stdout:
+                print(f"  resumed run, `bulletin run` in a new process: {t_cli:.2f}s = "
+                      f"{100 * t_cli / total_s:.2f}% (interpreter start and imports included)", flush=True)
+            else:   # stage versions on disk changed while the benchmark ran
+                print(f"  `bulletin run` in a new process did not find everything done: {line!r} "
+                      f"({t_cli:.1f}s; stage versions changed on disk?)", flush=True)
         if len(rows) > 1:
-            base = rows[0]
-            for r in rows[1:]:
-                print(f"speed-up {r[0]} vs {base[0]} workers: born-digital x{base[2] / r[2]:.2f}, "
-                      f"scanned x{base[5] / r[5]:.2f}, whole x{(base[2] + base[5]) / (r[2] + r[5]):.2f}")
+            base_w = args.workers[0]
+            b = rows[base_w]
+            for w in args.workers[1:]:
+                r = rows[w]
+                print(f"speed-up {w} vs {base_w} workers: born-digital x{b['digital_s'] / r['digital_s']:.2f}, "
+                      f"scanned x{b['scan_s'] / r['scan_s']:.2f}, "
+                      f"whole x{(b['digital_s'] + b['scan_s']) / (r['digital_s'] + r['scan_s']):.2f}")
     finally:
         if not args.dir:
             shutil.rmtree(tmp, ignore_errors=True)
