@@ -1,9 +1,16 @@
 """Ingest stage: discover inputs, hash them, and decide how each page is read.
 
 A file is identified by its content (magic bytes), not its extension. A
-folder of page images is one issue, its pages in natural order. For PDF
-pages the text layer is used only when it is trustworthy: it must hold Han
-characters and no unmapped-glyph garbage; otherwise the page goes to OCR.
+folder of page images is one issue, its pages in natural order (other files
+in it are ignored). For PDF pages the text layer is used only when it is
+trustworthy: it must hold Han characters, no unmapped-glyph garbage, no
+run of unlikely characters, and no text set in a CID font without a Unicode
+map; otherwise the page goes to OCR, with the reason recorded.
+
+Hostile input is refused here, before anything expensive: image sizes are
+read from headers (decompression bombs, 1x1 images), embedded PDF images
+from their declared size (a JBIG2 bomb), and every failure becomes an
+``InputError`` with a one-line reason.
 """
 from __future__ import annotations
 
@@ -156,7 +163,7 @@ def _ingest(cand: Candidate, max_pages: int) -> Document:
     doc = Document(doc_id=digest[:16], source_path=str(path), sha256=digest,
                    kind="pdf" if kind == "pdf" else ("tiff" if kind == "tiff" else "image"))
     if kind == "pdf":
-        doc.pages = pdf_pages(path)
+        doc.pages = pdf_pages(path, max_pages)
     else:
         n = check_image(path)
         doc.pages = [PageSource(page_no=i + 1, path=str(path), index=i, kind="image", needs_ocr=True,
@@ -349,7 +356,7 @@ def _bad_font(resources, seen: set, depth: int):
     return None
 
 
-def pdf_pages(path: Path) -> list[PageSource]:
+def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
     """Open a PDF with PDFium, reject bad/encrypted files, triage each page.
 
     A page is read from its text layer only when the layer is trustworthy;
@@ -374,6 +381,8 @@ def pdf_pages(path: Path) -> list[PageSource]:
         n = len(pdf)
         if n == 0:
             raise InputError("PDF has no pages")
+        if max_pages is not None and n > max_pages:
+            raise InputError(f"{n} pages is over the limit of {max_pages}")
         unmapped = None
         pages = []
         for i in range(n):
