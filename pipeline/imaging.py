@@ -467,14 +467,14 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     """Grey page in which red ink is either kept dark (stand-alone red text such
     as the masthead) or dropped to paper (a seal over black text).
 
-    Returns (gray, red mask, info).
+    Returns (gray, mask of the red ink kept as text, info).
     """
     b, g, r = bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2]
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     red = red_mask(bgr)
     info = {"red_pixels": int(np.count_nonzero(red)), "red_kept": 0, "red_dropped": 0}
     if info["red_pixels"] < 50:
-        return gray, red, info
+        return gray, np.zeros_like(red), info
     # soft red mask: include the anti-aliased fringe of red strokes
     b16, g16, r16 = b.astype(np.int16), g.astype(np.int16), r.astype(np.int16)
     soft = ((r16 - np.maximum(g16, b16)) > 30).astype(np.uint8)
@@ -488,6 +488,7 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     # black ink: dark in all channels (the red channel too)
     black = (np.maximum(np.maximum(r, g), b) < 110).astype(np.uint8)
     drop = np.zeros(n, bool)
+    seals: list[tuple[int, int, int, int]] = []
     for lab in range(1, n):
         x, y, w, h, area = stats[lab]
         if w * h < (dpi * 0.04) ** 2:
@@ -499,6 +500,20 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
         black_frac = float(sub_black.sum()) / max(1.0, float(sub_red.sum()))
         if seal_like or black_frac > 0.15:
             drop[lab] = True
+        if seal_like:
+            seals.append((x, y, x + w, y + h))
+    # a seal's star or inner text can be a separate red region: drop what
+    # lies inside a seal's ring
+    for lab in range(1, n):
+        if drop[lab]:
+            continue
+        x, y, w, h, _ = stats[lab]
+        for sx0, sy0, sx1, sy1 in seals:
+            ix = max(0, min(x + w, sx1) - max(x, sx0))
+            iy = max(0, min(y + h, sy1) - max(y, sy0))
+            if ix * iy >= 0.6 * w * h:
+                drop[lab] = True
+                break
     keep = np.zeros_like(soft)
     dropm = np.zeros_like(soft)
     if n > 1:
@@ -514,7 +529,9 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     out[keep > 0] = mn[keep > 0]
     info["red_kept"] = int(np.count_nonzero(keep))
     info["red_dropped"] = int(np.count_nonzero(dropm))
-    return out, red, info
+    # the mask handed on marks red *text* only: a seal's ink over a black
+    # line must not make that line red
+    return out, (keep > 0).astype(np.uint8) * 255, info
 
 
 def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
@@ -576,7 +593,7 @@ def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
         else:
             skew = 0.0
     info["skew"] = skew
-    info["red_mask"] = red if (red is not None and info["red_pixels"] >= 50) else None
+    info["red_mask"] = red if (red is not None and info["red_kept"] > 0) else None
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), info
 
 

@@ -88,10 +88,13 @@ def normalize_text(text: str) -> str:
 
     * full-width digits/Latin -> ASCII; digits, Latin, decimals (5.6, 2.62%)
       stay as printed;
-    * ASCII , : ; ( ) ! ? next to Han -> full-width; ``"`` pairs -> “ ”;
-      丶 -> 、; a Han-adjacent trailing ``.`` -> 。;
+    * ASCII , : ; ! ? next to Han -> full-width (not 9:30, 1,200); ``"``
+      pairs -> “ ”; 丶 -> 、; · between Han -> 、; ``.`` after Han -> 。;
+      ``+`` between Han -> ＋; brackets: see ``_fix_brackets``;
+    * a leading · . 。 ， 、 (a speck: Chinese lines never start with closing
+      punctuation) is dropped, spaces between Han removed;
     * dashes: page numbers ``- 2 -`` / ``一 2 一`` -> ``— 2 —``; a leading run
-      of two or more dash-likes (subtitle) -> ``——``.
+      of two or more dash-likes (subtitle) -> ``——`` (``一一`` stays a word).
     """
     if not text:
         return text
@@ -126,9 +129,8 @@ def normalize_text(text: str) -> str:
             left, right = neighbour(i, -1), neighbour(i, 1)
             if ch == ":" and left.isdigit() and right.isdigit():
                 continue                       # 9:30
-            if ch == "," and left.isdigit() and right.isdigit() and ch == ",":
-                # 1,200 thousands separator stays
-                continue
+            if ch == "," and left.isdigit() and right.isdigit():
+                continue                       # 1,200 thousands separator
             if ch in "()":
                 continue                       # see the bracket pass below
             if _is_cjkish(left) or _is_han(right):
@@ -136,10 +138,9 @@ def normalize_text(text: str) -> str:
         elif ch == "." and _is_han(neighbour(i, -1)) and not neighbour(i, 1).isdigit():
             chars[i] = "。"
     t = "".join(chars)
-    # brackets: the recognisers tell ( from （ by width reliably, and both are
-    # printed (the dev text layers have "(总第 103 期)"), so a balanced ASCII
-    # pair stays; a bracket whose partner is full width, or an unpaired ASCII
-    # bracket next to Han, becomes full width.
+    # brackets: a pair holding or touching Han is full width (the recognisers
+    # mix ( and （ at random; bulletins print （）), as is an unpaired ASCII
+    # bracket next to Han; (1) / (a) between non-Han stay ASCII.
     t = _fix_brackets(t)
     # ASCII double quotes in Chinese text -> “ ”
     if '"' in t and _HAN_RE.search(t):
@@ -151,6 +152,10 @@ def normalize_text(text: str) -> str:
             else:
                 out.append(ch)
         t = "".join(out)
+    # specks read as dots inside dates and issue numbers: 2023年.8.月 / 第.2·期
+    t = re.sub(r"(?<=[年第月总]) ?[.·•]+ ?(?=\d)", "", t)
+    t = re.sub(r"(?<=\d) ?[.·•]+ ?(?=[年月日期号份])", "", t)
+    t = re.sub(r"(?<=\d年)。[.·•]*(?=\d{1,2}月)", "", t)
     # '+' between Han is the full-width plus of the text (基础托管＋特色课程)
     t = re.sub(f"(?<=[{_HAN}”）]) ?\\+ ?(?=[{_HAN}“（])", "＋", t)
     # 、 misread as a middle dot between two Han characters
@@ -179,7 +184,10 @@ def _fix_brackets(t: str) -> str:
                 pairs[stack.pop()] = i
     matched = set(pairs) | set(pairs.values())
     for o, c in pairs.items():
-        if (chars[o] == "（") != (chars[c] == "）"):
+        mixed = (chars[o] == "（") != (chars[c] == "）")
+        inner_han = any(_is_han(ch) for ch in chars[o + 1:c])
+        outer_han = (o > 0 and _is_han(chars[o - 1])) or (c + 1 < len(chars) and _is_han(chars[c + 1]))
+        if mixed or inner_han or outer_han:
             chars[o], chars[c] = "（", "）"
     for i, ch in enumerate(chars):
         if i in matched or ch not in "()":
@@ -276,10 +284,12 @@ class RapidOcrEngine:
     min_dpi = 0
 
     def __init__(self, threads: Optional[int] = None, det_side: int = 2000,
-                 text_score: float = 0.5):
+                 text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3):
         from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
         self.threads = threads
         self.det_side = det_side
+        self.box_thresh = box_thresh
+        self.pad = pad
         self.text_score = text_score
         self.version = f"rapidocr {_rapidocr_version()} PP-OCR default det/rec"
         self._eng = None
@@ -296,6 +306,7 @@ class RapidOcrEngine:
                         "Global.log_level": "error",
                         "Global.max_side_len": max(2000, self.det_side),
                         "Global.text_score": self.text_score,
+                        "Det.box_thresh": self.box_thresh,
                     }
                     if self.threads:
                         params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(self.threads)
@@ -318,13 +329,21 @@ class RapidOcrEngine:
         crops, boxes = [], []
         for quad in quads:
             q = np.asarray(quad, dtype=np.float32) / f
+            box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+            if self.pad:
+                # widen the box along its baseline: end punctuation (。，、)
+                # and the colon of 报： sit at the cell's edge and get clipped
+                hgt = float(np.linalg.norm(q[3] - q[0]))
+                vec = q[1] - q[0]
+                vec = vec / max(1e-6, float(np.linalg.norm(vec))) * hgt * self.pad
+                q[0] -= vec; q[3] -= vec; q[1] += vec; q[2] += vec
             q[:, 0] = np.clip(q[:, 0], 0, w - 1)
             q[:, 1] = np.clip(q[:, 1], 0, h - 1)
             crop = get_rotate_crop_image(image, q.copy())
             if crop.size == 0 or min(crop.shape[:2]) < 2:
                 continue
             crops.append(crop)
-            boxes.append((float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())))
+            boxes.append(tuple(min(max(v, 0.0), lim) for v, lim in zip(box, (w, h, w, h))))
         if not crops:
             return []
         rec = self.engine.recognize_txt(crops)
@@ -368,7 +387,7 @@ class TesseractEngine:
     denoise = False          # speck removal measured to cost accuracy (nibbles strokes)
     min_dpi = 300            # chi_sim is trained on ~300 dpi text: upscale lower scans
 
-    def __init__(self, lang: str = "chi_sim", psm: int = 6):
+    def __init__(self, lang: str = "chi_sim", psm: int = 6, threads: int = 1):
         import pytesseract
         os.environ["OMP_THREAD_LIMIT"] = "1"
         self._pt = pytesseract
@@ -529,10 +548,14 @@ def rapidocr_orientation(gray: np.ndarray, dpi: int) -> Optional[int]:
     90 deg, lines become tall boxes); recognition confidence of the widest
     lines read both ways tells up from down.  None when nothing was detected.
     """
-    try:
-        eng = get_engine("rapidocr")
-    except Exception:
-        return None
+    # reuse a rapidocr engine this process already holds (e.g. a worker's
+    # one-thread engine) rather than loading a second copy of the models
+    eng = next((e for e in _CACHE.values() if isinstance(e, RapidOcrEngine)), None)
+    if eng is None:
+        try:
+            eng = get_engine("rapidocr")
+        except Exception:
+            return None
     h, w = gray.shape[:2]
     f = min(1.0, 1280.0 / max(h, w))
     small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray

@@ -87,7 +87,8 @@ def test_read_page_fields_and_size_calibration(tmp_path, page):
     assert pg.source == src.path and pg.rotation == 0
 
 
-@pytest.mark.parametrize("turn,expected", [(cv2.ROTATE_90_CLOCKWISE, 90), (cv2.ROTATE_180, 180)])
+@pytest.mark.parametrize("turn,expected", [(cv2.ROTATE_90_CLOCKWISE, 90), (cv2.ROTATE_180, 180),
+                                           (cv2.ROTATE_90_COUNTERCLOCKWISE, 270)])
 def test_rotated_page_is_corrected(tmp_path, page, turn, expected):
     src = save(tmp_path, cv2.rotate(page, turn))
     pg = ocr.read_page(src, engine="rapidocr")
@@ -153,7 +154,8 @@ def test_tesseract_read_page(tmp_path, page):
     ("编者按:今年8月15日", "编者按：今年8月15日"),
     ("上午9:30召开", "上午9:30召开"),
     ("各县(市、区）", "各县（市、区）"),
-    ("(总第 103 期)", "(总第 103 期)"),
+    ("(共印60份)", "（共印60份）"),
+    ("见附件 (1) and (a)", "见附件 (1) and (a)"),
     ('推进"十四五"规划', "推进“十四五”规划"),
     ("下降 2.62%、人均", "下降 2.62%、人均"),
     ("增长5。6%", "增长5.6%"),
