@@ -83,15 +83,18 @@ class Geometry:
         return self.right_of(line) - self.left_of(line)
 
 
+def _densest(xs: list[float], tol: float, prefer_low: bool) -> float:
+    """The x around which most values lie (within ±tol); ties go to the outer one."""
+    best = max(xs, key=lambda x: (sum(1 for y in xs if abs(y - x) <= tol), -x if prefer_low else x))
+    near = [y for y in xs if abs(y - best) <= tol]
+    return min(near) if prefer_low else max(near)
+
+
 def _margins(lines: list[Line]) -> tuple[float, float]:
-    """Where most long lines start and end (binned for OCR jitter)."""
-    lefts = Counter(round(l.box[0] / 4) for l in lines)
-    rights = Counter(round(l.box[2] / 4) for l in lines)
-    left = 4 * max(lefts.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-    right = 4 * max(rights.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    left = min((l.box[0] for l in lines if abs(l.box[0] - left) <= 4), default=left)
-    right = max((l.box[2] for l in lines if abs(l.box[2] - right) <= 4), default=right)
-    return left, right
+    """Where most long lines start and end (OCR boxes jitter by a few points)."""
+    lines = [l for l in lines if not BULLET.match(l.text)] or lines
+    return (_densest([l.box[0] for l in lines], 5.0, True),
+            _densest([l.box[2] for l in lines], 5.0, False))
 
 
 def measure(pages: list[Page]) -> Geometry:
@@ -103,7 +106,7 @@ def measure(pages: list[Page]) -> Geometry:
     body = weights.most_common(1)[0][0] if weights else 12.0
     long_lines = [l for p in pages for l in p.lines
                   if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
-    if len(long_lines) >= 3:
+    if len([l for l in long_lines if not BULLET.match(l.text)]) >= 3:
         left, right = _margins(long_lines)
     else:
         w = pages[0].width if pages else 595
