@@ -194,6 +194,19 @@ def _advance(text: str) -> float:
                for c in text)
 
 
+def _drop_seal_arcs(lines: list[Line]) -> list[Line]:
+    """Drop OCR 'lines' read off a seal's curved rim: a box that spans the
+    rows of two or more smaller printed lines is not a printed line itself."""
+    out = []
+    for l in lines:
+        h = l.box[3] - l.box[1]
+        inside = [m for m in lines if m is not l and (m.box[3] - m.box[1]) < 0.7 * h
+                  and l.box[1] <= (m.box[1] + m.box[3]) / 2 <= l.box[3]]
+        if len(inside) < 2:
+            out.append(l)
+    return out
+
+
 def ocr_font_sizes(page: Page) -> None:
     """Re-estimate OCR line sizes from character pitch.
 
@@ -227,7 +240,7 @@ def layout(pages: list[Page]) -> list[Block]:
         if p.method != "text-layer":
             for l in p.lines:
                 l.text = clean_ocr_line(l.text)
-            p.lines = [l for l in p.lines if l.text]
+            p.lines = _drop_seal_arcs([l for l in p.lines if l.text])
             ocr_font_sizes(p)
         p.lines = merge_rows(p.lines)
     g = measure(pages)
