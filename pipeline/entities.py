@@ -42,6 +42,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from .dates import event_dates  # noqa: F401  (part of this module's API)
+
 import jieba
 import jieba.posseg as pseg
 
@@ -1006,90 +1008,7 @@ def extract_places(text: str) -> list[PlaceMention]:
     return out
 
 
-# ---------------------------------------------------------------------------
-# Dates
-
-CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_N = r"[0-9０-９]{1,4}|[〇零○一二两三四五六七八九十]{1,4}"
-
-
-def _num(s: str) -> Optional[int]:
-    s = s.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if s.isdigit():
-        return int(s)
-    if all(c in CN_DIGITS for c in s):          # 二〇二三
-        return int("".join(str(CN_DIGITS[c]) for c in s))
-    if "十" in s:
-        a, _, b = s.partition("十")
-        tens = CN_DIGITS.get(a, 1) if a else 1
-        ones = CN_DIGITS.get(b, 0) if b else 0
-        if (a and a not in CN_DIGITS) or (b and b not in CN_DIGITS):
-            return None
-        return tens * 10 + ones
-    return None
-
-
-_SP = r"\s*"
-DATE_RE = re.compile(
-    rf"(?:(?P<y>{_N}){_SP}年{_SP})?(?P<m>{_N}){_SP}月{_SP}(?P<d>{_N})"
-    rf"(?:{_SP}[日号](?:{_SP}(?:至|到|—|–|－|-|~|～){_SP}(?:(?:(?P<y2>{_N}){_SP}年{_SP})?(?P<m2>{_N}){_SP}月{_SP})?"
-    rf"(?P<d2>{_N}){_SP}[日号])?"
-    rf"|{_SP}(?:至|—|–|－|-|~|～){_SP}(?P<d3>{_N}){_SP}[日号])"   # 5月17-19日
-)
-ISO_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])")
-
-
-def _iso(y, m, d) -> Optional[str]:
-    import datetime as dt
-    try:
-        return dt.date(y, m, d).isoformat()
-    except (TypeError, ValueError):
-        return None
-
-
-def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
-    """Dates of events written in ``text``, ISO, in order of appearance, no repeats.
-
-    A range (5月17日至19日, 5月17-19日) gives its first and last day; month/day
-    without a year take the year of ``issue_date`` (the year before when the
-    month is more than two months after the issue's: 12月 in a January issue);
-    dates inside 《document titles》 are not events; 近日/日前 give none."""
-    text = re.sub(r"《[^》]*》", lambda m: " " * len(m.group(0)), text or "")  # document titles
-    year0 = month0 = None
-    if issue_date:
-        m = re.match(r"(\d{4})(?:-(\d{1,2}))?", str(issue_date))
-        year0 = int(m.group(1)) if m else None
-        month0 = int(m.group(2)) if m and m.group(2) else None
-    found: list[tuple[int, str]] = []
-    for m in ISO_RE.finditer(text):
-        iso = _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if iso:
-            found.append((m.start(), iso))
-    for m in DATE_RE.finditer(text):
-        y = _num(m.group("y")) if m.group("y") else year0
-        mo, d = _num(m.group("m")), _num(m.group("d"))
-        if not m.group("y") and y and month0 and mo and mo > month0 + 2:
-            y -= 1      # 12月28日 in a January issue: last year
-        if y is not None and y < 100:
-            y += 2000
-        iso = _iso(y, mo, d) if y else None
-        if not iso:
-            continue
-        found.append((m.start(), iso))
-        if m.group("d2") or m.group("d3"):
-            y2 = _num(m.group("y2")) if m.group("y2") else y
-            m2 = _num(m.group("m2")) if m.group("m2") else mo
-            if m.group("m2") and not m.group("y2") and m2 < mo:
-                y2 = y + 1      # 12月30日至1月2日
-            iso2 = _iso(y2, m2, _num(m.group("d2") or m.group("d3")))
-            if iso2 and iso2 > iso:
-                found.append((m.start() + 1, iso2))
-    out: list[str] = []
-    for _, iso in sorted(found):
-        if iso not in out:
-            out.append(iso)
-    return out
+# Dates: see pipeline.dates (event_dates is re-exported here for callers of this module)
 
 
 # ---------------------------------------------------------------------------

@@ -7,104 +7,23 @@ Parses 期号 and dates written in Arabic or Chinese numerals
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Optional
 
+from .dates import DATE_FULL, NUM, cn_number, event_dates, parse_date
 from .layout import DATE, FOOTER_START, addressee_like
 from .models import Article, Block, IssueMeta, Role
 
 VERSION = 2
 
-_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def cn_number(s: str) -> Optional[int]:
-    """'12', '十二', '二十三', '一〇三', '一百零三' -> int."""
-    s = re.sub(r"\s+", "", s)
-    if not s:
-        return None
-    if s.isdigit():
-        return int(s)
-    if all(c in _DIGITS for c in s):            # digit-by-digit: 二〇二三, 一〇三
-        return int("".join(str(_DIGITS[c]) for c in s))
-    total, cur = 0, 0
-    for c in s:
-        if c in _DIGITS:
-            cur = _DIGITS[c]
-        elif c == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif c == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        elif c == "千":
-            total += (cur or 1) * 1000
-            cur = 0
-        else:
-            return None
-    return total + cur
-
-
-_NUM = r"[0-9〇零○Ｏ一二三四五六七八九十百两]"
-_DATE_FULL = re.compile(rf"({_NUM}{{4}})\s*年\s*({_NUM}{{1,3}})\s*月\s*({_NUM}{{1,3}})\s*日")
-
-
-def parse_date(text: str) -> Optional[str]:
-    """First full date in text as ISO, or None."""
-    for m in _DATE_FULL.finditer(text):
-        iso = _iso(cn_number(m.group(1)), cn_number(m.group(2)), cn_number(m.group(3)))
-        if iso:
-            return iso
-    return None
-
-
-def _iso(y, m, d) -> Optional[str]:
-    try:
-        return dt.date(y, m, d).isoformat()
-    except (TypeError, ValueError):
-        return None
-
-
-_MD = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(?:至|到|—|-|－|~|～)\s*(?:(\d{1,2})\s*月\s*)?(\d{1,2})\s*日)?")
-
-
-def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
-    """ISO dates of events in an article; ``5月17日至19日`` gives first and last day.
-
-    A month-day takes its year from the issue date (the previous year when that
-    would put it months after the issue). 近日/日前 give none.
-    """
-    year = int(issue_date[:4]) if issue_date else None
-    issue_month = int(issue_date[5:7]) if issue_date else None
-    out: list[str] = []
-    text = re.sub(r"《[^》]*》", "", text)
-    for m in _MD.finditer(text):
-        y = int(m.group(1)) if m.group(1) else year
-        if y is None:
-            continue
-        mo = int(m.group(2))
-        if not m.group(1) and issue_month and mo > issue_month + 2:
-            y -= 1
-        days = [_iso(y, mo, int(m.group(3)))]
-        if m.group(5):
-            days.append(_iso(y, int(m.group(4) or mo), int(m.group(5))))
-        for d in days:
-            if d and d not in out:
-                out.append(d)
-    return out
-
-
-_ISSUE_NO = re.compile(rf"第\s*({_NUM}+)\s*期")
-_TOTAL = re.compile(rf"总\s*第?\s*({_NUM}+)\s*期?")
-_YEAR = re.compile(rf"({_NUM}{{4}})\s*年")
+_ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
+_TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
+_YEAR = re.compile(rf"({NUM}{{4}})\s*年")
 _SPECIAL = re.compile(r"(特\s*刊|增\s*刊|专\s*刊|号\s*外)")
-_COPIES = re.compile(r"(?:共\s*印[^\d\s]?|印\s*数\s*[:：]?)\s*(\d+)\s*份")   # \S?: a seal speck
-_TOTAL_BRACKETED = re.compile(rf"[（(]?\s*总\s*第?\s*{_NUM}+\s*期?\s*[)）]?")
-_ISSUE_PART = re.compile(rf"(?:{_NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s*刊)?\s*第\s*{_NUM}+\s*期|{_NUM}{{4}}\s*年")
+_COPIES = re.compile(r"(?:共\s*印[^\d\s]?|印\s*数\s*[:：]?)\s*(\d+)\s*份")   # 印[^\d]: a seal speck
+_TOTAL_BRACKETED = re.compile(rf"[（(]?\s*总\s*第?\s*{NUM}+\s*期?\s*[)）]?")
+_ISSUE_PART = re.compile(rf"(?:{NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s*刊)?\s*第\s*{NUM}+\s*期|{NUM}{{4}}\s*年")
 _UNITISH = re.compile(r"[\u3400-\u9fff]{2,}")
-_PRINTED = re.compile(r"(.*?)\s*(\S*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|" + _DATE_FULL.pattern + r")\s*印\s*发")
 
 
 def split_units(text: str) -> list[str]:
@@ -156,7 +75,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         m = _SPECIAL.search(t)
         if m and meta.special is None:
             meta.special = re.sub(r"\s+", "", m.group(1))
-        m = _YEAR.search(_DATE_FULL.sub("", t))   # the year of the issue line, not of a date
+        m = _YEAR.search(DATE_FULL.sub("", t))   # the year of the issue line, not of a date
         if m and meta.year is None:
             meta.year = cn_number(m.group(1))
         d = parse_date(b.text)
@@ -164,7 +83,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
             meta.date = d
         # whatever is left once numbers and dates are taken out may be the publisher,
         # also when it shares a line with the issue number (第3期  XX局办公室  2023年3月15日)
-        rest = _DATE_FULL.sub(" ", t)
+        rest = DATE_FULL.sub(" ", t)
         rest = DATE.sub(" ", rest)
         for rx in (_TOTAL_BRACKETED, _ISSUE_PART, _SPECIAL):
             rest = rx.sub(" ", rest)

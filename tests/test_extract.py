@@ -1,7 +1,8 @@
 """Parsing of numbers, dates, addressee lists and the text-layer verdict."""
 import pytest
 
-from pipeline.extract import cn_number, event_dates, parse_date, split_units
+from pipeline.dates import cn_number, event_dates, parse_date
+from pipeline.extract import split_units
 from pipeline.ingest import natural_key, text_layer_verdict
 
 

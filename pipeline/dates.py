@@ -1,0 +1,112 @@
+"""Chinese numbers and dates, shared by the extract stage and entity extraction.
+
+``二〇二三年三月十五日``, ``2021 年 5 月 28 日``, ``第十二期``, ranges such as
+``5月17日至19日`` / ``5月17-19日`` / ``12月30日至1月2日``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Optional
+
+CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3,
+             "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def cn_number(s: str) -> Optional[int]:
+    """'12', '１２', '十二', '二十三', '一〇三', '一百零三' -> int; None if not a number."""
+    s = re.sub(r"\s+", "", s or "").translate(_FULLWIDTH)
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    if all(c in CN_DIGITS for c in s):            # digit by digit: 二〇二三, 一〇三
+        return int("".join(str(CN_DIGITS[c]) for c in s))
+    total, cur = 0, 0
+    for c in s:
+        if c in CN_DIGITS:
+            cur = CN_DIGITS[c]
+        elif c in "十百千":
+            total += (cur or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+def iso(y, m, d) -> Optional[str]:
+    try:
+        return dt.date(y, m, d).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+NUM = r"[0-9０-９〇零○Ｏ一二三四五六七八九十百两]"
+DATE_FULL = re.compile(rf"({NUM}{{4}})\s*年\s*({NUM}{{1,3}})\s*月\s*({NUM}{{1,3}})\s*日")
+
+
+def parse_date(text: str) -> Optional[str]:
+    """The first complete date (year, month, day) in ``text`` as ISO, or None."""
+    for m in DATE_FULL.finditer(text or ""):
+        found = iso(cn_number(m.group(1)), cn_number(m.group(2)), cn_number(m.group(3)))
+        if found:
+            return found
+    return None
+
+
+_N = r"[0-9０-９]{1,4}|[〇零○一二两三四五六七八九十]{1,4}"
+_SP = r"\s*"
+_RANGE = r"(?:至|到|—|–|－|-|~|～)"
+DATE_RE = re.compile(
+    rf"(?:(?P<y>{_N}){_SP}年{_SP})?(?P<m>{_N}){_SP}月{_SP}(?P<d>{_N})"
+    rf"(?:{_SP}[日号](?:{_SP}{_RANGE}{_SP}(?:(?:(?P<y2>{_N}){_SP}年{_SP})?(?P<m2>{_N}){_SP}月{_SP})?"
+    rf"(?P<d2>{_N}){_SP}[日号])?"
+    rf"|{_SP}{_RANGE}{_SP}(?P<d3>{_N}){_SP}[日号])"   # 5月17-19日
+)
+ISO_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])")
+
+
+def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
+    """Dates of events written in ``text``, ISO, in order of appearance, no repeats.
+
+    A range gives its first and last day; a month/day without a year takes the
+    year of ``issue_date`` (the year before when the month is more than two
+    months after the issue's: 12月 in a January issue); dates inside
+    《document titles》 are not events; 近日/日前 give none.
+    """
+    text = re.sub(r"《[^》]*》", lambda m: " " * len(m.group(0)), text or "")
+    year0 = month0 = None
+    if issue_date:
+        m = re.match(r"(\d{4})(?:-(\d{1,2}))?", str(issue_date))
+        year0 = int(m.group(1)) if m else None
+        month0 = int(m.group(2)) if m and m.group(2) else None
+    found: list[tuple[int, str]] = []
+    for m in ISO_RE.finditer(text):
+        d = iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d:
+            found.append((m.start(), d))
+    for m in DATE_RE.finditer(text):
+        y = cn_number(m.group("y")) if m.group("y") else year0
+        mo, day = cn_number(m.group("m")), cn_number(m.group("d"))
+        if not m.group("y") and y and month0 and mo and mo > month0 + 2:
+            y -= 1      # 12月28日 in a January issue: last year
+        if y is not None and y < 100:
+            y += 2000
+        first = iso(y, mo, day) if y else None
+        if not first:
+            continue
+        found.append((m.start(), first))
+        if m.group("d2") or m.group("d3"):
+            y2 = cn_number(m.group("y2")) if m.group("y2") else y
+            m2 = cn_number(m.group("m2")) if m.group("m2") else mo
+            if m.group("m2") and not m.group("y2") and m2 < mo:
+                y2 = y + 1      # 12月30日至1月2日
+            last = iso(y2, m2, cn_number(m.group("d2") or m.group("d3")))
+            if last and last > first:
+                found.append((m.start() + 1, last))
+    out: list[str] = []
+    for _, d in sorted(found):
+        if d not in out:
+            out.append(d)
+    return out
