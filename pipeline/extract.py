@@ -8,7 +8,6 @@ Parses 期号 and dates written in Arabic or Chinese numerals
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from .dates import DATE_FULL, NUM, cn_number, event_dates, parse_date
 from .layout import DATE, FOOTER_START, addressee_like
