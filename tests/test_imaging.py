@@ -210,3 +210,16 @@ def test_rotate_quadrant_round_trip():
     for deg in (0, 90, 180, 270):
         back = imaging.rotate_quadrant(imaging.rotate_quadrant(a, deg), (360 - deg) % 360)
         assert np.array_equal(back, a)
+
+
+def test_pdf_colour_channels_and_dark_scanner_border(tmp_path):
+    path = tmp_path / "red.pdf"
+    Image.new("RGB", (100, 100), (220, 20, 20)).save(path, resolution=72)
+    img, _ = imaging.load_page_image(PageSource(1, str(path), kind="pdf"), dpi=72)
+    assert img[50, 50].tolist() == pytest.approx([20, 20, 220], abs=3)    # BGR
+    page = bgr(render(["会议强调要深入学习"], size=56, width=1000))
+    page[:, :60] = 30                          # a dark scanner edge down the left side
+    clean, info = imaging.prepare(page, 300, orient=False, deskew=False)
+    assert info["border"] > 0.01
+    assert clean[:, :50].min() > 200           # border whitened
+    assert (clean[:, 100:, 0] < 100).sum() > 1000   # text kept
