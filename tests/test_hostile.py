@@ -450,3 +450,20 @@ def test_unreadable_files_and_folders(good, tmp_path):
     assert {Path(s).name for (s,) in conn.execute("SELECT source_path FROM failures")} == \
         {"2-unreadable.pdf", "3-locked folder"}
     assert conn.execute("SELECT count(*) FROM issues").fetchone()[0] == 1
+
+
+def test_hostile_batch_with_two_workers_has_the_same_outcomes(hostile, tmp_path):
+    """Errors and pages cross the process boundary intact: two workers give the
+    serial run's outcomes and archive."""
+    batch, summary, results, conn, opts, seconds = hostile
+    opts2 = RunOptions(db_path=str(tmp_path / "a.db"), work_dir=str(tmp_path / "w"), workers=2, **OCR)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ingest, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
+        again = run([str(batch)], opts2)
+    outcome = lambda s: [(Path(r.source_path).name, r.status, r.stage, r.error, r.flags) for r in s.results]
+    assert outcome(again) == outcome(summary)
+    rows = lambda c: (c.execute("SELECT id, title, issue_no, page_count, article_count, flags, methods"
+                                " FROM issues ORDER BY id").fetchall(),
+                      c.execute("SELECT id, text, method, dpi FROM pages ORDER BY id").fetchall(),
+                      c.execute("SELECT id, title, body FROM articles ORDER BY id").fetchall())
+    assert rows(sqlite3.connect(opts2.db_path)) == rows(conn)
