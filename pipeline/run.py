@@ -99,6 +99,24 @@ def _write_atomic(path: Path, data: dict) -> None:
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
     os.replace(tmp, path)
+    _remove_stale_temps(path)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of ``path`` left by a killed process (its pid no longer runs)."""
+    for old in path.parent.glob(path.name + ".tmp*"):
+        try:
+            pid = int(old.suffix[4:])
+            os.kill(pid, 0)
+            continue                    # still running: its own write in progress
+        except ProcessLookupError:
+            pass
+        except (ValueError, PermissionError):
+            continue
+        try:
+            old.unlink()
+        except OSError:
+            pass
 
 
 def _text_key(doc: Document, opts: RunOptions) -> str:

@@ -166,6 +166,7 @@ def test_killed_run_resumes_to_the_clean_archive(batch, reference, tmp_path):
     assert sum(s == "loaded" for s in status.values()) == N_BATCH - n_left
     assert check_whole_issues(str(db)) == N_BATCH
     assert archive_rows(str(db)) == archive_rows(reference)
+    assert list(work.glob("*/*.tmp*")) == []          # half-written stage files of the killed run are gone
 
 
 def test_resumed_run_skips_finished_work_without_parsing(batch, reference, tmp_path, monkeypatch):
