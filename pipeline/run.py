@@ -2,10 +2,19 @@
 
 Each input goes ingest → text → layout → segment → extract → load. The text
 stage (the expensive one: OCR) is cached under ``<work_dir>/<doc id>/text.json``
-keyed by content hash, stage version, engine and dpi; the cheap stages after it
-are re-run whenever their versions change. An input whose content, pipeline
-versions and engine match what the archive holds is skipped, so a killed run
-simply continues when started again.
+keyed by content hash, ingest and text stage versions, engine and dpi; the
+cheap stages after it are re-run whenever their versions change. An input
+whose content, path and pipeline versions match what the archive holds is
+skipped after hashing it (nothing is parsed), so a killed run simply
+continues when started again: stage files are written atomically and each
+issue is loaded in one transaction (WAL), so a kill leaves whole issues only.
+
+With ``workers > 1`` (or ``executor="dask"``) born-digital documents are
+processed whole in worker processes (``process_job``) and OCR pages one by one
+(submitted ahead, so workers overlap documents); this process alone writes
+the archive, in input order. A worker that crashes (a native library dying on
+a hostile file) fails only its input; the pool is replaced and bystanders are
+retried.
 """
 from __future__ import annotations
 
