@@ -15,6 +15,8 @@ def _progress_printer(mode: str):
         if event == "file":
             name = Path(d["source_path"]).name
             eta = f"ETA {d['eta']:.0f}s" if d.get("eta") is not None else ""
+            if d.get("rate_pages_s"):
+                eta = f"{d['rate_pages_s']:.1f} pages/s, {eta}"
             if d["status"] == "failed":
                 print(f"ERROR {d['source_path']}: {d['error']} [{d['stage']}]", file=sys.stderr)
             detail = {"loaded": f"{d['pages']} pages, {d['articles']} articles, {d['seconds']:.1f}s",

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS articles (
     run_in INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS articles_issue ON articles(issue_id);
+CREATE INDEX IF NOT EXISTS issues_source ON issues(source_path);
 CREATE TABLE IF NOT EXISTS pages (
     id TEXT PRIMARY KEY,            -- <issue id>-<page no>
     issue_id TEXT NOT NULL REFERENCES issues(id),
@@ -145,6 +146,10 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
     conn = db.conn
     with conn:  # one transaction: commit on success, roll back on error
         delete_issue(conn, iid)
+        # the file at this path had other content before: that issue is gone now
+        for (old,) in conn.execute("SELECT id FROM issues WHERE source_path = ? AND id != ?",
+                                   [doc.source_path, iid]).fetchall():
+            delete_issue(conn, old)
         conn.execute(
             "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
             " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"

@@ -63,8 +63,7 @@ def _pdf_without_masthead(path):
     from reportlab.pdfgen import canvas
     generate.register_fonts()
     c = canvas.Canvas(str(path))
-    font = [f for f in ("UMing", "WenQuanYiZenHei", "ZenHei") if f in c.getAvailableFonts()]
-    c.setFont(font[0] if font else c.getAvailableFonts()[-1], 16)
+    c.setFont(generate.BODY, 16)
     for i, line in enumerate(["近日，某单位召开工作会议，研究部署下一阶段重点工作。",
                               "会议要求，各部门要提高认识，狠抓落实，确保各项任务按期完成。"]):
         c.drawString(80, 700 - 30 * i, line)
@@ -125,3 +124,18 @@ def test_cli_run_exit_status_and_summary(samples, tmp_path, capsys):
     assert rc == 1
     assert f"{len(truths)} loaded" in captured.out and "1 failed" in captured.out
     assert f"ERROR {bad}: empty file (0 bytes)" in captured.err
+
+
+def test_new_content_at_the_same_path_replaces_the_old_issue(samples, tmp_path):
+    out, truths = samples
+    pdfs = sorted((out / "raw").glob("*.pdf"))
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(pdfs[0], batch / "issue.pdf")
+    _run([batch], tmp_path)
+    shutil.copy(pdfs[1], batch / "issue.pdf")      # the archivist replaced a bad scan
+    summary, conn = _run([batch], tmp_path)
+    assert summary.count("loaded") == 1
+    rows = conn.execute("SELECT id, title FROM issues").fetchall()
+    assert len(rows) == 1 and rows[0][0] == summary.results[0].issue_id
+    assert conn.execute("SELECT count(*) FROM articles WHERE issue_id != ?", [rows[0][0]]).fetchone()[0] == 0
