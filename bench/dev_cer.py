@@ -19,6 +19,12 @@ from pipeline import imaging, ocr  # noqa: E402
 from pipeline.models import PageSource  # noqa: E402
 
 
+def _cpu() -> float:
+    import resource
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)      # tesseract runs as a child
+    return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
 def levenshtein(a: str, b: str) -> int:
     if len(a) < len(b):
         a, b = b, a
@@ -71,13 +77,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     eng = ocr.get_engine(args.engine)
     tot_e = tot_n = 0
-    tot_t = 0.0
+    tot_t = tot_c = 0.0
     npages = 0
     for spec in args.specs:
         for src, ref in sources(Path(args.corpus), spec):
-            t = time.time()
+            t, c = time.time(), _cpu()
             page = ocr.read_page(src, engine=eng)
-            dt = time.time() - t
+            dt, dc = time.time() - t, _cpu() - c
+            tot_c += dc
             hyp = "\n".join(l.text for l in page.lines)
             # the page number line is not in the truth text
             hyp_cmp = "\n".join(l.text for l in page.lines if not re.fullmatch(r"[—\-一]\s*\d+\s*[—\-一]", l.text.strip()))
@@ -88,14 +95,14 @@ def main(argv=None):
             tot_t += dt
             npages += 1
             print(f"{spec.split(':')[0]:18s} p{src.page_no:<3d} {eng.name:9s} CER {c*100:5.2f}%  "
-                  f"(folded {cf*100:5.2f}%)  {dt:5.1f}s  rot {page.rotation} skew {page.skew:+.2f} "
+                  f"(folded {cf*100:5.2f}%)  {dt:5.1f}s wall {dc:5.1f}s cpu  rot {page.rotation} skew {page.skew:+.2f} "
                   f"lines {len(page.lines)} red {sum(l.color == 'red' for l in page.lines)}", flush=True)
             if args.show:
                 import difflib
                 for l in difflib.unified_diff(ref.split("\n"), hyp_cmp.split("\n"), lineterm="", n=0):
                     print("   ", l)
     print(f"TOTAL {eng.name}: CER {tot_e / max(1, tot_n) * 100:.2f}% over {npages} pages, "
-          f"{tot_t / max(1, npages):.1f} s/page")
+          f"{tot_t / max(1, npages):.1f} s/page wall, {tot_c / max(1, npages):.1f} s/page CPU")
 
 
 if __name__ == "__main__":
