@@ -11,7 +11,14 @@ An engine (in the spirit of OCRmyPDF's plugins) is anything with ``name``,
 * ``TesseractEngine`` - tesseract ``chi_sim`` via pytesseract, ``--psm 6``.
 
 ``read_page`` runs load -> prepare -> recognize and builds a
-:class:`~pipeline.models.Page` in reading order with boxes in points.
+:class:`~pipeline.models.Page` in reading order with boxes in points.  It
+reads a page as it comes first and looks for a quarter turn only when the
+result looks wrong (few or low-confidence lines) or the projection profile
+says the lines run vertically, so upright pages pay nothing for orientation.
+
+Measured on the dev corpus (all 22 pages of each condition), page CER with
+whitespace ignored: rapidocr mild 0.07%, hard 1.2%; tesseract mild 3.7%,
+hard ~10-12%.  ``bench/dev_cer.py`` reproduces this.
 """
 from __future__ import annotations
 
