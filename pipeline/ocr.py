@@ -294,6 +294,15 @@ class RapidOcrEngine:
     def __init__(self, threads: Optional[int] = None, det_side: int = 2000,
                  text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3):
         from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
+        if threads is None:
+            # BULLETIN_OCR_THREADS wins; a pool worker process (one engine per
+            # process) uses one thread so workers do not oversubscribe cores
+            env = os.environ.get("BULLETIN_OCR_THREADS", "")
+            if env.isdigit() and int(env) > 0:
+                threads = int(env)
+            else:
+                import multiprocessing
+                threads = 1 if multiprocessing.parent_process() is not None else None
         self.threads = threads
         self.det_side = det_side
         self.box_thresh = box_thresh
