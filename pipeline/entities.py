@@ -39,7 +39,7 @@ import json
 import logging
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .dates import event_dates  # noqa: F401  (part of this module's API)
@@ -739,7 +739,6 @@ def resolve_unit(surface: str, publisher: Optional[str] = None) -> Resolution:
     if re.match(f"^[{HAN}]{{2,5}}[市州县区旗]", surface) and not surface[0] in LEVEL_CHARS \
             and surface[:2] not in COMMON_AREA:
         name = surface
-        prov = info.get("province")
         # 绵阳市… inside a 四川 bulletin stays as written (the province is implied)
         return Resolution(name, 1.0, unit_level(name), _parent(name))
     # 3. 团省委 / 省委 / 县政府 style relative organs

@@ -529,7 +529,6 @@ def layout(spec: BulletinSpec) -> _Layout:
     lay.rule(lay.y, 2.0, RED)
     lay.y += 22
 
-    sections = spec.sections()
     titles = {i: a.title for i, a in enumerate(spec.articles)}
 
     # table of contents -----------------------------------------------------

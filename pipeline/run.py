@@ -144,82 +144,10 @@ def read_pages(doc: Document, opts: RunOptions, executor) -> list[Page]:
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache file is simply rebuilt
     image_dir = str(Path(opts.work_dir) / doc.doc_id / "pages") if opts.page_images else None
-    pages = read_document(doc, opts, image_dir, executor)
+    pages = text_stage.read_document(doc, engine=opts.engine, dpi=opts.dpi, image_dir=image_dir,
+                                     executor=executor)
     _write_atomic(cache, {"key": key, "pages": [to_dict(p) for p in pages]})
     return pages
-
-
-def read_document(doc: Document, opts: RunOptions, image_dir: Optional[str], executor) -> list[Page]:
-    """All pages of ``doc`` in order (``text.read_document`` with two safety nets).
-
-    * A text layer that pdfplumber cannot parse (a damaged content stream) sends
-      just the pages it fails on to OCR, with the reason recorded.
-    * A PDF page too large to rasterise at ``opts.dpi`` within
-      ``ingest.RASTER_MAX_PIXELS`` is OCR'd at a lower dpi (``page.dpi``
-      records it and the issue is flagged "reduced-dpi").
-    OCR pages go through ``executor.map`` when an executor is given.
-    """
-    text_srcs = [s for s in doc.pages if not s.needs_ocr]
-    by_no: dict[int, Page] = {}
-    if text_srcs:
-        try:
-            got = text_stage.read_text_layer(doc.source_path, [s.index for s in text_srcs])
-        except Exception:
-            got = {}
-            for s in text_srcs:
-                try:
-                    got.update(text_stage.read_text_layer(doc.source_path, [s.index]))
-                except Exception as exc:
-                    s.needs_ocr = True
-                    s.reason = f"text layer cannot be parsed ({exc.__class__.__name__})"
-        for s in text_srcs:
-            if s.index in got:
-                by_no[s.page_no] = got[s.index]
-    ocr_srcs = [s for s in doc.pages if s.needs_ocr]
-    if ocr_srcs:
-        dpis = _raster_dpis(ocr_srcs, opts.dpi)
-        for s, d in zip(ocr_srcs, dpis):
-            if d < opts.dpi:
-                s.reason = (s.reason + "; " if s.reason else "") + \
-                    f"page too large: rasterised at {d} dpi (limit {ingest_stage.RASTER_MAX_PIXELS // 10**6} Mpx)"
-        args = [(s, opts.engine, d, image_dir) for s, d in zip(ocr_srcs, dpis)]
-        if executor is not None:
-            results = executor.map(text_stage.read_ocr_page, *zip(*args))
-        else:
-            results = (text_stage.read_ocr_page(*a) for a in args)
-        for src, page in zip(ocr_srcs, results):
-            page.page_no = src.page_no
-            for line in page.lines:
-                line.page_no = src.page_no
-            by_no[src.page_no] = page
-    return [by_no[s.page_no] for s in doc.pages]
-
-
-def _raster_dpis(srcs, dpi: int) -> list[int]:
-    """Per-page rasterisation dpi for OCR sources (only PDF pages can be too large)."""
-    out = [int(dpi)] * len(srcs)
-    pdf_srcs = [(k, s) for k, s in enumerate(srcs) if s.kind == "pdf"]
-    if not pdf_srcs:
-        return out
-    import pypdfium2 as pdfium
-    by_path: dict[str, list] = {}
-    for k, s in pdf_srcs:
-        by_path.setdefault(s.path, []).append((k, s))
-    for path, items in by_path.items():
-        try:
-            pdf = pdfium.PdfDocument(path)
-        except Exception:
-            continue  # the OCR stage reports the real error
-        try:
-            for k, s in items:
-                try:
-                    w, h = pdf.get_page_size(s.index)
-                except Exception:
-                    continue
-                out[k] = ingest_stage.raster_dpi(w, h, dpi)
-        finally:
-            pdf.close()
-    return out
 
 
 def build_issue(doc: Document, pages: list[Page]) -> Issue:
@@ -487,7 +415,7 @@ def _prefetch_ocr(doc: Document, opts: RunOptions, submit) -> dict:
     image_dir = str(Path(opts.work_dir) / doc.doc_id / "pages") if opts.page_images else None
     srcs = [s for s in doc.pages if s.needs_ocr]
     out = {}
-    for s, d in zip(srcs, _raster_dpis(srcs, opts.dpi)):
+    for s, d in zip(srcs, text_stage.raster_dpis(srcs, opts.dpi)):
         args = (s, opts.engine, d, image_dir)
         out[s.page_no] = (args, submit(text_stage.read_ocr_page, *args))
     return out

@@ -770,7 +770,7 @@ def _doc_count(conn) -> int:
     row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
     if not row or not row[0]:
         return 0
-    n, shift = 0, 0
+    n = 0
     for k, byte in enumerate(row[0][:9]):       # SQLite varint, big-endian
         if k == 8:
             return (n << 8) | byte

@@ -11,6 +11,7 @@ import re
 import statistics
 from typing import Iterable, Optional
 
+from .ingest import RASTER_MAX_PIXELS, raster_dpi
 from .models import Document, Line, Page, PageSource
 
 VERSION = 1
@@ -133,15 +134,39 @@ def read_ocr_page(src: PageSource, engine: str, dpi: int, image_dir: Optional[st
 
 def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
                   image_dir: Optional[str] = None, executor=None) -> list[Page]:
-    """All pages of ``doc`` in order. OCR pages go through ``executor.map`` when given."""
-    text_idx = [s.index for s in doc.pages if not s.needs_ocr]
+    """All pages of ``doc`` in order, from the text layer or OCR, with two safety nets.
+
+    * A text layer that pdfplumber cannot parse (a damaged content stream) sends
+      just the pages it fails on to OCR, with the reason recorded.
+    * A PDF page too large to rasterise at ``dpi`` within
+      ``RASTER_MAX_PIXELS`` is OCR'd at a lower dpi (``page.dpi``
+      records it and the issue is flagged "reduced-dpi").
+    OCR pages go through ``executor.map`` when an executor is given.
+    """
+    text_srcs = [s for s in doc.pages if not s.needs_ocr]
     by_no: dict[int, Page] = {}
-    if text_idx:
-        for i, page in read_text_layer(doc.source_path, text_idx).items():
-            by_no[i + 1] = page
+    if text_srcs:
+        try:
+            got = read_text_layer(doc.source_path, [s.index for s in text_srcs])
+        except Exception:
+            got = {}
+            for s in text_srcs:
+                try:
+                    got.update(read_text_layer(doc.source_path, [s.index]))
+                except Exception as exc:
+                    s.needs_ocr = True
+                    s.reason = f"text layer cannot be parsed ({exc.__class__.__name__})"
+        for s in text_srcs:
+            if s.index in got:
+                by_no[s.page_no] = got[s.index]
     ocr_srcs = [s for s in doc.pages if s.needs_ocr]
     if ocr_srcs:
-        args = [(s, engine, dpi, image_dir) for s in ocr_srcs]
+        dpis = raster_dpis(ocr_srcs, dpi)
+        for s, d in zip(ocr_srcs, dpis):
+            if d < dpi:
+                s.reason = (s.reason + "; " if s.reason else "") + \
+                    f"page too large: rasterised at {d} dpi (limit {RASTER_MAX_PIXELS // 10**6} Mpx)"
+        args = [(s, engine, d, image_dir) for s, d in zip(ocr_srcs, dpis)]
         if executor is not None:
             results = executor.map(read_ocr_page, *zip(*args))
         else:
@@ -152,3 +177,30 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
                 line.page_no = src.page_no
             by_no[src.page_no] = page
     return [by_no[s.page_no] for s in doc.pages]
+
+
+def raster_dpis(srcs, dpi: int) -> list[int]:
+    """Per-page rasterisation dpi for OCR sources (only PDF pages can be too large)."""
+    out = [int(dpi)] * len(srcs)
+    pdf_srcs = [(k, s) for k, s in enumerate(srcs) if s.kind == "pdf"]
+    if not pdf_srcs:
+        return out
+    import pypdfium2 as pdfium
+    by_path: dict[str, list] = {}
+    for k, s in pdf_srcs:
+        by_path.setdefault(s.path, []).append((k, s))
+    for path, items in by_path.items():
+        try:
+            pdf = pdfium.PdfDocument(path)
+        except Exception:
+            continue  # the OCR stage reports the real error
+        try:
+            for k, s in items:
+                try:
+                    w, h = pdf.get_page_size(s.index)
+                except Exception:
+                    continue
+                out[k] = raster_dpi(w, h, dpi)
+        finally:
+            pdf.close()
+    return out

@@ -1,5 +1,4 @@
 """Entities: units (as written + resolved), people with posts, places, event dates."""
-import json
 from pathlib import Path
 
 import pytest

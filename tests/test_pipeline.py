@@ -3,7 +3,6 @@ import json
 import shutil
 import sqlite3
 
-import pytest
 
 from pipeline import generate
 from pipeline.evaluate import evaluate
