@@ -91,12 +91,36 @@ def score_issue(db, issue_id: str, truth: dict) -> dict:
     }
 
 
-def evaluate(db, truth_dir) -> dict:
+def score_queries(conn, truth: dict, issue_id: str, k: int = 10) -> dict:
+    """Search recall@k and precision@k over the truth's ``queries`` for one input.
+
+    Recall: expected titles of this issue found in the top k. Precision: of the
+    top-k hits from this issue, those the truth expects (hits from other
+    issues are not judged: the truth does not know them).
+    """
+    from .search import search
+    found = expected = hits = good = 0
+    for q in truth.get("queries", []):
+        want = {_ns(t) for t in q["expect_titles"]}
+        got = [_ns(r["title"]) for r in search(conn, q["q"], limit=None) if r["issue_id"] == issue_id]
+        # rank among all results, so other issues' hits count against the cut-off
+        ranked = [(_ns(r["title"]), r["issue_id"]) for r in search(conn, q["q"], limit=k)]
+        top = {t for t, i in ranked if i == issue_id}
+        expected += len(want)
+        found += sum(1 for t in want if any(_sim(t, g) >= TITLE_MATCH for g in top))
+        hits += len(got[:k])
+        good += sum(1 for g in got[:k] if any(_sim(t, g) >= TITLE_MATCH for t in want))
+    return {"query_found": found, "query_expected": expected, "query_hits": hits, "query_good": good}
+
+
+def evaluate(db, truth_dir, queries: bool = True) -> dict:
     """Score every archived input named in the truth files. Returns per-input rows and totals."""
     conn = db.conn if hasattr(db, "conn") else db
     by_name = {}
-    for iid, src, cond in conn.execute("SELECT id, source_path, methods FROM issues"):
+    for iid, src in conn.execute("SELECT id, source_path FROM issues"):
         by_name[Path(src.rstrip("/")).name] = iid
+    has_index = queries and conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is not None
     rows = []
     for tf in sorted(Path(truth_dir).glob("*.json")):
         truth = json.loads(tf.read_text(encoding="utf-8"))
@@ -105,6 +129,8 @@ def evaluate(db, truth_dir) -> dict:
             if name not in by_name:
                 continue
             r = score_issue(conn, by_name[name], truth)
+            if has_index:
+                r.update(score_queries(conn, truth, by_name[name]))
             r.update({"input": name, "condition": inp.get("condition", "")})
             rows.append(r)
     return {"inputs": rows, "overall": _total(rows),
@@ -119,7 +145,11 @@ def _total(rows: list[dict]) -> dict:
     pred, truth, tp = s("articles_pred"), s("articles_truth"), s("matched")
     p = tp / pred if pred else 0.0
     r = tp / truth if truth else 0.0
-    return {"inputs": len(rows), "meta_accuracy": s("meta_correct") / s("meta_total"),
+    q = {}
+    if all("query_expected" in r for r in rows):
+        q = {"recall_at_10": s("query_found") / s("query_expected") if s("query_expected") else 1.0,
+             "precision_at_10": s("query_good") / s("query_hits") if s("query_hits") else 1.0}
+    return {**q, "inputs": len(rows), "meta_accuracy": s("meta_correct") / s("meta_total"),
             "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
             "title_exact": s("title_exact") / tp if tp else 0.0,
             "body_cer": s("body_dist") / s("body_len") if s("body_len") else 0.0,
@@ -127,18 +157,31 @@ def _total(rows: list[dict]) -> dict:
 
 
 def format_table(result: dict) -> str:
-    head = f"{'input':24} {'cond':8} {'meta':>6} {'P':>6} {'R':>6} {'F1':>6} {'title=':>6} {'bodyCER':>8} {'pageCER':>8}  wrong fields"
+    head = (f"{'input':24} {'cond':8} {'meta':>6} {'P':>6} {'R':>6} {'F1':>6} {'title=':>6} {'bodyCER':>8} "
+            f"{'pageCER':>8} {'qR@10':>6} {'qP@10':>6}  wrong fields")
     lines = [head, "-" * len(head)]
     for r in result["inputs"]:
         lines.append(f"{r['input']:24} {r['condition']:8} {r['meta_correct'] / r['meta_total']:6.1%} "
                      f"{r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
                      f"{(r['title_exact'] / r['matched'] if r['matched'] else 0):6.1%} "
-                     f"{r['body_cer']:8.2%} {r['page_cer']:8.2%}  {','.join(r['meta_wrong'])}")
+                     f"{r['body_cer']:8.2%} {r['page_cer']:8.2%} {_q(r, 'query_found', 'query_expected')} "
+                     f"{_q(r, 'query_good', 'query_hits')}  {','.join(r['meta_wrong'])}")
     lines.append("-" * len(head))
     groups = list(result.get("by_condition", {}).items()) + [("ALL", result["overall"])]
     for name, t in groups:
         if not t:
             continue
         lines.append(f"{name:24} {'':8} {t['meta_accuracy']:6.1%} {t['precision']:6.3f} {t['recall']:6.3f} "
-                     f"{t['f1']:6.3f} {t['title_exact']:6.1%} {t['body_cer']:8.2%} {t['page_cer']:8.2%}")
+                     f"{t['f1']:6.3f} {t['title_exact']:6.1%} {t['body_cer']:8.2%} {t['page_cer']:8.2%} "
+                     f"{_fmt(t.get('recall_at_10'))} {_fmt(t.get('precision_at_10'))}")
     return "\n".join(lines)
+
+
+def _q(r: dict, num: str, den: str) -> str:
+    if den not in r:
+        return f"{'-':>6}"
+    return _fmt(r[num] / r[den] if r[den] else 1.0)
+
+
+def _fmt(v) -> str:
+    return f"{'-':>6}" if v is None else f"{v:6.3f}"

@@ -20,6 +20,7 @@ def test_samples_reproduce_their_truth(samples, tmp_path):
     assert summary.count("failed") == 0 and summary.count("loaded") == len(truths)
     result = evaluate(conn, out / "truth")
     assert len(result["inputs"]) == len(truths)
+    assert result["overall"]["recall_at_10"] == 1.0     # every truth query finds its articles
     for row in result["inputs"]:
         assert row["meta_wrong"] == [], row["input"]
         assert row["f1"] == 1.0, row["input"]
