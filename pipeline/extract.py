@@ -123,7 +123,7 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
                     lists["主送"] += split_units(t)
                 continue
         key = re.sub(r"\s+", "", m.group(1))
-        value = t[m.end():]
+        value = t[m.end():].lstrip(":：")
         if key in ("信息公开选项", "公开属性", "公开方式"):
             meta.disclosure = re.sub(r"\s+", "", value).strip("：:。.，,·") or None
         elif key in ("抄送", "抄报"):

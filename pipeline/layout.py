@@ -307,9 +307,9 @@ def layout(pages: list[Page]) -> list[Block]:
             if all(seq[j].page_no in tail_pages for j in rest):
                 footer_from = i
                 break
-    if footer_from is not None and not FOOTER_START.match(seq[footer_from].text):
+    if footer_from is not None:
         # OCR may lose the 报：/送：/主送： labels: addressee lists right above the
-        # 印发 line still belong to the footer
+        # first recognised footer line still belong to the footer
         k = content.index(footer_from)
         while k > pos and seq[content[k - 1]].page_no == seq[footer_from].page_no \
                 and addressee_like(seq[content[k - 1]].text):
