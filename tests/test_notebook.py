@@ -37,3 +37,21 @@ def test_notebook_runs(tmp_path, monkeypatch):
     assert len(images) >= 3                                                # year/section, units, trend
     assert not any("Glyph" in o.get("text", "") and "missing" in o.get("text", "") for o in outputs)
     assert os.environ["BULLETIN_DB"] == str(db)
+
+
+def test_notebook_runs_on_the_archive_built_from_data_raw(tmp_path, monkeypatch):
+    """The README's main job, then the notebook on what it left."""
+    from pipeline.run import RunOptions, run
+    raw = Path(__file__).resolve().parent.parent / "data" / "raw"
+    db = tmp_path / "archive.db"
+    summary = run([str(raw)], RunOptions(db_path=str(db), work_dir=str(tmp_path / "work"), workers=2))
+    assert summary.count("failed") == 0 and summary.count("loaded") >= 5
+    monkeypatch.setenv("BULLETIN_DB", str(db))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert f"{summary.count('loaded')} issues" in text
