@@ -255,16 +255,21 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
 
 
 def _merge(parts: list[OcrLine], h: float) -> OcrLine:
+    """Detector boxes of one row: a space where the gap is wide (narrower
+    between Latin/digits than between Han characters)."""
     if len(parts) == 1:
         return parts[0]
+    return _joined(parts, lambda gap, cjk: gap > 0.4 * h or (gap > 0.15 * h and not cjk))
+
+
+def _joined(parts: list[OcrLine], space) -> OcrLine:
+    """One line from pieces in reading order; ``space(gap, both_cjk)`` decides
+    whether a gap is a space. Confidence is the character-weighted mean."""
     text = parts[0].text
     for prev, it in zip(parts, parts[1:]):
         gap = it.box[0] - prev.box[2]
-        a, b = text[-1:], it.text[:1]
-        if gap > 0.4 * h or (gap > 0.15 * h and not (_is_cjkish(a) and _is_cjkish(b))):
-            text += " " + it.text
-        else:
-            text += it.text
+        cjk = _is_cjkish(text[-1:]) and _is_cjkish(it.text[:1])
+        text += (" " if space(gap, cjk) else "") + it.text
     n = sum(len(p.text) for p in parts) or 1
     conf = sum(p.confidence * len(p.text) for p in parts) / n
     box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),
@@ -489,21 +494,8 @@ def _has_content(ln: OcrLine) -> bool:
 
 
 def _merge_words(words: list[OcrLine], h: float) -> OcrLine:
-    text = words[0].text
-    for prev, it in zip(words, words[1:]):
-        gap = it.box[0] - prev.box[2]
-        a, b = text[-1:], it.text[:1]
-        if _is_cjkish(a) and _is_cjkish(b):
-            text += " " + it.text if gap > 0.6 * h else it.text
-        elif gap > 0.2 * h:
-            text += " " + it.text
-        else:
-            text += it.text
-    n = sum(len(w.text) for w in words) or 1
-    conf = sum(w.confidence * len(w.text) for w in words) / n
-    box = (min(w.box[0] for w in words), min(w.box[1] for w in words),
-           max(w.box[2] for w in words), max(w.box[3] for w in words))
-    return OcrLine(text, box, conf)
+    """Tesseract words of one line: Han characters close up unless far apart."""
+    return _joined(words, lambda gap, cjk: gap > 0.6 * h if cjk else gap > 0.2 * h)
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
