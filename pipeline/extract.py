@@ -12,8 +12,9 @@ import re
 from .dates import DATE_FULL, NUM, cn_number, event_dates, parse_date
 from .layout import DATE, FOOTER_START, addressee_like
 from .models import Article, Block, IssueMeta, Role
+from .segment import toc_entries
 
-VERSION = 2
+VERSION = 3
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -92,7 +93,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
     _footer(meta, [b for b in blocks if b.role == Role.FOOTER])
-    meta.toc = [re.sub(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*", "", b.text) for b in blocks if b.role == Role.TOC_ENTRY]
+    meta.toc = toc_entries(blocks)
     if not meta.title:
         meta.flags.append("no-masthead")
     if meta.issue_no is None and meta.special is None:

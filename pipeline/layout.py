@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .models import Block, Line, Page, Role
 
-VERSION = 2
+VERSION = 3
 
 PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
 ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
@@ -376,6 +376,13 @@ def _looks_like_unit_line(t: str) -> bool:
     return bool(_UNIT_HINT.search(t)) or bool(DATE.search(t))
 
 
+def sentence_like(t: str) -> bool:
+    """Running text rather than a headline: a full stop inside, a long clause
+    with commas, or a date opening (5月8日，…)."""
+    return ("。" in t.rstrip("。") or ("，" in t and len(t) > 20)
+            or bool(re.match(r"^\d{1,2}月\d{1,2}日", t)))
+
+
 def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
     """Mark table-of-contents lines from position k; returns the position after the TOC."""
     entry_x = None
@@ -391,8 +398,9 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
             break   # a title: the contents are over
         if toc_sections and bare in {strip_decoration(s) for s in toc_sections}:
             break
-        if FOOTER_START.match(l.text) or (len(t) > 14 and l.box[0] < g.left + 0.8 * l.size):
-            break   # the footer, or body text running from the left margin
+        if FOOTER_START.match(l.text) or (len(t) > 14 and l.box[0] < g.left + 0.8 * l.size) \
+                or (sentence_like(_norm(l.text)) and "，" in l.text):
+            break   # the footer, or body text (an entry has no clause commas)
         if BULLET.match(l.text):
             roles[i] = Role.TOC_ENTRY
             entry_x = l.box[0]
@@ -438,8 +446,7 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
             and (l.bold or l.color == "red" or larger)
             and l.box[0] <= g.left_of(l) + 2.5 * g.body_size):
         return Role.SECTION
-    sentence_like = "。" in t or ("，" in t and len(t) > 20) or re.match(r"^\d{1,2}月\d{1,2}日", t)
-    if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like:
+    if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
                               and abs(prev.size - size) < 0.15 * max(prev.size, size))
         if larger and (l.centered or l.bold or same_as_prev_title):

@@ -15,7 +15,7 @@ from typing import Optional
 from .layout import BULLET, IN_ARTICLE_HEADING, strip_decoration
 from .models import Article, Block, Role
 
-VERSION = 2
+VERSION = 3
 
 _OPENER = re.compile(
     r"^(近日|日前|近期|近年来|今年|去年|年初|\d{1,2}月|[0-9〇一二三四五六七八九十]{4}年|[一二三四五六七八九十]+是|"
@@ -36,8 +36,12 @@ def similar(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+_LEADER = re.compile(r"\s*(?:[.．·…。]{2,}|\s{2,}|[.．·…]\s*)\s*(?:第\s*)?\d{1,3}\s*页?\s*$")
+
+
 def toc_entries(blocks: list[Block]) -> list[str]:
-    return [BULLET.sub("", b.text).strip() for b in blocks if b.role == Role.TOC_ENTRY]
+    """本期提要 entries without bullets and without leader dots and page numbers (……2)."""
+    return [_LEADER.sub("", BULLET.sub("", b.text)).strip() for b in blocks if b.role == Role.TOC_ENTRY]
 
 
 def run_in_title(block: Block, toc: list[str]) -> Optional[str]:

@@ -142,3 +142,22 @@ def test_article_crossing_a_page_and_running_header():
     assert all(b.role != Role.RUNNING_HEADER for b in blocks)
     assert "工作简报" not in articles[0].body
     assert {b[0] for b in articles[0].boxes} == {1, 2, 3}
+
+
+def test_contents_with_leader_dots_and_page_numbers_drive_run_in_titles():
+    p = PageBuilder()
+    p.center("信息专报", size=40, color="red")
+    p.center("第 5 期")
+    p.center("东川县人民政府办公室")
+    p.center("2024年1月8日")
+    p.center("目  录", size=16)
+    p._add("东川县启动冬春农田水利建设……………1", LEFT + 2 * BODY, LEFT + 24 * BODY, 14)
+    p._add("县人社局开展根治欠薪冬季行动……………1", LEFT + 2 * BODY, LEFT + 25 * BODY, 14)
+    p.paragraph("东川县启动冬春农田水利建设。1月5日，全县冬春农田水利建设现场会召开。" + BODY_TEXT)
+    p.paragraph("县人社局开展根治欠薪冬季行动。" + BODY_TEXT)   # no opener after the title: the contents decide
+    blocks, articles, meta = run_pages([p.page])
+    assert meta.toc == ["东川县启动冬春农田水利建设", "县人社局开展根治欠薪冬季行动"]
+    assert [a.title for a in articles] == meta.toc
+    assert all(a.run_in for a in articles)
+    assert articles[1].body.startswith("会议要求")
+    assert meta.issue_no == 5 and meta.publisher == "东川县人民政府办公室"
