@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import imaging, ocr  # noqa: E402
+from pipeline.evaluate import cer_parts  # noqa: E402
 from pipeline.models import PageSource  # noqa: E402
 
 
@@ -23,18 +24,6 @@ def _cpu() -> float:
     import resource
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)      # tesseract runs as a child
     return time.process_time() + ch.ru_utime + ch.ru_stime
-
-
-def levenshtein(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def squash(s: str, fold: bool = False) -> str:
@@ -45,8 +34,8 @@ def squash(s: str, fold: bool = False) -> str:
 
 
 def cer(hyp: str, ref: str, fold: bool = False) -> float:
-    h, r = squash(hyp, fold), squash(ref, fold)
-    return levenshtein(h, r) / max(1, len(r))
+    dist, n = cer_parts(squash(hyp, fold), squash(ref, fold))
+    return dist / max(1, n)
 
 
 def sources(corpus: Path, spec: str):
@@ -85,13 +74,12 @@ def main(argv=None):
             page = ocr.read_page(src, engine=eng)
             dt, dc = time.time() - t, _cpu() - c
             tot_c += dc
-            hyp = "\n".join(l.text for l in page.lines)
             # the page number line is not in the truth text
             hyp_cmp = "\n".join(l.text for l in page.lines if not re.fullmatch(r"[—\-一]\s*\d+\s*[—\-一]", l.text.strip()))
             c, cf = cer(hyp_cmp, ref), cer(hyp_cmp, ref, fold=True)
-            r = squash(ref)
-            tot_e += levenshtein(squash(hyp_cmp), r)
-            tot_n += len(r)
+            dist, n = cer_parts(hyp_cmp, ref)
+            tot_e += dist
+            tot_n += n
             tot_t += dt
             npages += 1
             print(f"{spec.split(':')[0]:18s} p{src.page_no:<3d} {eng.name:9s} CER {c*100:5.2f}%  "

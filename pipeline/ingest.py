@@ -15,7 +15,6 @@ from their declared size (a JBIG2 bomb), and every failure becomes an
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -432,7 +431,3 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
         return pages
     finally:
         pdf.close()
-
-
-def describe(path: str) -> str:
-    return os.path.basename(path.rstrip("/")) or path

@@ -2,7 +2,6 @@
 import struct
 import tracemalloc
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
