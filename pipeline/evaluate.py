@@ -102,14 +102,13 @@ def score_queries(conn, truth: dict, issue_id: str, k: int = 10) -> dict:
     found = expected = hits = good = 0
     for q in truth.get("queries", []):
         want = {_ns(t) for t in q["expect_titles"]}
-        got = [_ns(r["title"]) for r in search(conn, q["q"], limit=None) if r["issue_id"] == issue_id]
-        # rank among all results, so other issues' hits count against the cut-off
-        ranked = [(_ns(r["title"]), r["issue_id"]) for r in search(conn, q["q"], limit=k)]
-        top = {t for t, i in ranked if i == issue_id}
+        ranked = search(conn, q["q"], limit=None)      # one search: the ranking over all issues
+        top = {_ns(r["title"]) for r in ranked[:k] if r["issue_id"] == issue_id}
+        mine = [_ns(r["title"]) for r in ranked if r["issue_id"] == issue_id][:k]
         expected += len(want)
         found += sum(1 for t in want if any(_sim(t, g) >= TITLE_MATCH for g in top))
-        hits += len(got[:k])
-        good += sum(1 for g in got[:k] if any(_sim(t, g) >= TITLE_MATCH for t in want))
+        hits += len(mine)
+        good += sum(1 for g in mine if any(_sim(t, g) >= TITLE_MATCH for t in want))
     return {"query_found": found, "query_expected": expected, "query_hits": hits, "query_good": good}
 
 

@@ -351,7 +351,9 @@ def layout(pages: list[Page]) -> list[Block]:
     return blocks
 
 
-_UNIT_END = re.compile(r"(办公室|办公厅|局|厅|委|委员会|会|院|部|部门|单位|学校|中心|政府|组|处|室|科|股|队|所|站|馆|园|校|司|团)[)）]?$")
+# how the name of a unit (organisation) ends
+_UNIT_END = re.compile(r"(办公室|办公厅|局|厅|委|委员会|会|办|院|部|部门|单位|学校|中心|政府|组|处|室|科|股|队|所|站|"
+                       r"馆|园|校|司|团|社|集团|公司)[)）]?$")
 _LABEL = re.compile(r"^(主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发)\s*[:：]?")
 
 
@@ -369,11 +371,9 @@ def addressee_like(text: str) -> bool:
     return good >= 0.6 * len(whole)
 
 
-_UNIT_HINT = re.compile(r"(局|厅|委|办|办公室|中心|政府|部|院|会|处|室|所|站|社|组|编印|编|主办|学校|集团|公司)$")
-
-
 def _looks_like_unit_line(t: str) -> bool:
-    return bool(_UNIT_HINT.search(t)) or bool(DATE.search(t))
+    """A publisher (XX局, XX局编印) or date line under the masthead."""
+    return bool(_UNIT_END.search(re.sub(r"(编印|编|主办)$", "", t))) or bool(DATE.search(t))
 
 
 def sentence_like(t: str) -> bool:
