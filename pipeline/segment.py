@@ -9,8 +9,9 @@ sentence, and a run-in candidate must match an entry.
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import Optional
+
+from rapidfuzz.distance import Indel
 
 from .layout import BULLET, IN_ARTICLE_HEADING, strip_decoration
 from .models import Article, Block, Role
@@ -33,7 +34,7 @@ def similar(a: str, b: str) -> float:
     a, b = _norm(a), _norm(b)
     if not a or not b:
         return 0.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return Indel.normalized_similarity(a, b)   # 2·LCS / (|a| + |b|)
 
 
 _LEADER = re.compile(r"\s*(?:[.．·…。]{2,}|\s{2,}|[.．·…]\s*)\s*(?:第\s*)?\d{1,3}\s*页?\s*$")
