@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_pipeline import make_digital, variant  # noqa: E402
-from pipeline import generate  # noqa: E402
-from pipeline.run import RunOptions, run  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the sample generator
+import generator as generate  # noqa: E402
+from pipeline.batch.runner import RunOptions, run  # noqa: E402
 
 
 def make_scans(out: Path, min_pages: int, dpi: int) -> tuple[list[Path], int]:

@@ -70,8 +70,8 @@ _ENGINE = None
 
 def _init(name: str) -> None:
     global _ENGINE
-    from pipeline import ocr
-    _ENGINE = ocr.get_engine(name, threads=1)
+    from pipeline.read import engines
+    _ENGINE = engines.get_engine(name, threads=1)
 
 
 def _cpu() -> float:
@@ -82,7 +82,7 @@ def _cpu() -> float:
 
 
 def _work(path: str):
-    from pipeline import ocr
+    from pipeline.read import ocr
     from pipeline.models import PageSource
     t, c = time.perf_counter(), _cpu()
     page = ocr.read_page(PageSource(1, path, 0, "image", True), engine=_ENGINE)
@@ -113,7 +113,7 @@ def main(argv=None):
     ap.add_argument("--batch-engine", default="rapidocr", help="engine for the 1 vs 2 worker batch")
     args = ap.parse_args(argv)
 
-    from pipeline import ocr
+    from pipeline.read import engines, ocr
     from pipeline.models import PageSource
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ocr_"))
@@ -126,7 +126,7 @@ def main(argv=None):
           f"load={os.getloadavg()[0]:.1f}")
 
     for name in args.engines.split(","):
-        eng = ocr.get_engine(name, threads=1)
+        eng = engines.get_engine(name, threads=1)
         ocr.read_page(PageSource(1, paths[0], 0, "image", True), engine=eng)     # warm-up
         wall = cpu = 0.0
         n = min(args.single, len(paths))

@@ -34,8 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import generate  # noqa: E402
-from pipeline.run import RunOptions, run  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the sample generator
+import generator as generate  # noqa: E402
+from pipeline.batch.runner import RunOptions, run  # noqa: E402
 
 
 def variant(spec, k: int):

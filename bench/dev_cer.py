@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline import imaging, ocr  # noqa: E402
+from pipeline.read import imaging
+from pipeline.read import engines, ocr  # noqa: E402
 from pipeline.evaluate import cer_parts  # noqa: E402
 from pipeline.models import PageSource  # noqa: E402
 
@@ -64,7 +65,7 @@ def main(argv=None):
     ap.add_argument("--corpus", default="/work/shared/corpus/dev")
     ap.add_argument("--show", action="store_true")
     args = ap.parse_args(argv)
-    eng = ocr.get_engine(args.engine)
+    eng = engines.get_engine(args.engine)
     tot_e = tot_n = 0
     tot_t = tot_c = 0.0
     npages = 0

@@ -33,7 +33,7 @@ def _progress_printer(mode: str):
 
 
 def cmd_run(args) -> int:
-    from .run import RunOptions, run
+    from pipeline.batch.runner import RunOptions, run
     opts = RunOptions(db_path=args.db, work_dir=args.work_dir, engine=args.engine, dpi=args.dpi,
                       workers=args.workers, executor=args.executor, scheduler=args.scheduler,
                       force=args.force, page_images=not args.no_page_images)
@@ -53,7 +53,7 @@ def cmd_run(args) -> int:
 
 def cmd_eval(args) -> int:
     import sqlite3
-    from .evaluate import evaluate, format_table
+    from pipeline.evaluate import evaluate, format_table
     if not Path(args.db).exists():
         print(f"error: no archive at {args.db}", file=sys.stderr)
         return 2
@@ -66,7 +66,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from . import search
+    from pipeline.archive import search
     results = search.search(args.db, args.query, limit=args.limit, year=args.year,
                             publisher=args.publisher, section=args.section, unit=args.unit)
     if args.json:
@@ -77,12 +77,13 @@ def cmd_search(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from . import serve
+    from pipeline.publish import serve
     return serve.serve(args.db, port=args.port, host=args.host) or 0
 
 
 def cmd_series(args) -> int:
-    from . import load, series
+    from pipeline.archive import load
+    from pipeline.archive import series
     db = load.open_db(args.db)
     series.build_series(db.conn)
     print(series.format_report(db.conn))
@@ -90,16 +91,11 @@ def cmd_series(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .status import format_status, status
+    from pipeline.batch.status import format_status, status
     st = status(args.db, args.paths or None, work_dir=args.work_dir)
     print(json.dumps(st, ensure_ascii=False, indent=1) if args.json else format_status(st))
     return 0
 
-
-def cmd_generate(args) -> int:
-    from . import generate
-    generate.write_samples(args.out)
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,9 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 
-    gen = sub.add_parser("generate", help="write the generated sample bulletins")
-    gen.add_argument("out", nargs="?", default="data/raw")
-    gen.set_defaults(func=cmd_generate)
     return p
 
 

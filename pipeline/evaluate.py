@@ -98,7 +98,7 @@ def score_queries(conn, truth: dict, issue_id: str, k: int = 10) -> dict:
     top-k hits from this issue, those the truth expects (hits from other
     issues are not judged: the truth does not know them).
     """
-    from .search import search
+    from pipeline.archive.search import search
     found = expected = hits = good = 0
     for q in truth.get("queries", []):
         want = {_ns(t) for t in q["expect_titles"]}

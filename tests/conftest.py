@@ -5,14 +5,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The sample generator (tests/generator) is test tooling, not part of the
+# installed package; ``pipeline`` itself is imported from the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory):
     """The generated sample bulletins (born-digital) with their truth, built once per session."""
-    from pipeline import generate
+    import generator as generate
     out = tmp_path_factory.mktemp("samples")
     truths = generate.write_samples(out / "raw", scans=False, truth_dir=out / "truth")
     return out, {t["id"]: t for t in truths}

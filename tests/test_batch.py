@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import generate
-from pipeline import layout as layout_stage
-from pipeline import text as text_stage
-from pipeline.run import RunOptions, run
+import generator as generate
+from pipeline.structure import layout as layout_stage
+from pipeline.read import text as text_stage
+from pipeline.batch.runner import RunOptions, run
 
 ROOT = Path(__file__).resolve().parent.parent
 N_BATCH = 8
@@ -171,7 +171,7 @@ def test_killed_run_resumes_to_the_clean_archive(batch, reference, tmp_path):
 
 def test_resumed_run_skips_finished_work_without_parsing(batch, reference, tmp_path, monkeypatch):
     """An all-done re-run only hashes the inputs: no PDF is opened again."""
-    from pipeline import ingest
+    from pipeline.read import ingest
     db = tmp_path / "copy.db"
     src = sqlite3.connect(reference)
     dst = sqlite3.connect(db)
@@ -280,7 +280,8 @@ def test_two_workers_give_the_serial_archive(batch, reference, tmp_path):
 
 
 def test_born_digital_documents_run_in_worker_processes(batch, tmp_path, monkeypatch):
-    from pipeline import executors, run as run_mod
+    from pipeline.batch import executors
+    from pipeline.batch import runner as run_mod
     submitted = []
     real = executors.LocalExecutor.submit
 
@@ -291,7 +292,7 @@ def test_born_digital_documents_run_in_worker_processes(batch, tmp_path, monkeyp
     run([str(batch[4]), str(batch[5])],
         RunOptions(db_path=str(tmp_path / "a.db"), work_dir=str(tmp_path / "w"), workers=2))
     assert submitted == ["process_job", "process_job"]
-    assert run_mod.process_job.__module__ == "pipeline.run"
+    assert run_mod.process_job.__module__ == "pipeline.batch.runner"
 
 
 # --------------------------------------------------------------------------
@@ -340,7 +341,7 @@ def test_dask_executor_gives_the_local_archive(scan_batch, tmp_path):
 
 
 def test_status_reports_stages_failures_and_what_is_left(batch, tmp_path):
-    from pipeline.status import format_status, status
+    from pipeline.batch.status import format_status, status
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     for p in batch[:3]:
@@ -384,7 +385,7 @@ def test_a_worker_crash_fails_only_its_input(batch, tmp_path, monkeypatch):
     """A native crash (here: os._exit in the worker) breaks the process pool; the
     crashing input fails with a clear reason, the others are retried and load."""
     import shutil
-    from pipeline import run as run_mod
+    from pipeline.batch import runner as run_mod
     inputs = tmp_path / "in"
     inputs.mkdir()
     for k, p in enumerate(batch[:4]):

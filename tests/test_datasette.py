@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_search import aid, build_archive  # noqa: E402
 
-from pipeline import serve  # noqa: E402
+from pipeline.publish import serve  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import entities as E
-from pipeline import load, models
+from pipeline.archive import entities as E
+from pipeline.archive import load
+from pipeline import models
 
 SC = "四川省机关事务管理局"
 
@@ -184,8 +185,7 @@ def _issue(articles, publisher=SC, date="2021-05-28", doc_id="0123456789abcdef",
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "EXTENSIONS", list(load.EXTENSIONS) + (
-        [] if "pipeline.entities" in load.EXTENSIONS else ["pipeline.entities"]))
+    assert E in load.EXTENSIONS
     return load.open_db(tmp_path / "archive.db")
 
 

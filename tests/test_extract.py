@@ -1,9 +1,9 @@
 """Parsing of numbers, dates, addressee lists and the text-layer verdict."""
 import pytest
 
-from pipeline.dates import cn_number, event_dates, parse_date
-from pipeline.extract import split_units
-from pipeline.ingest import natural_key, text_layer_verdict
+from pipeline.lexicon import cn_number, event_dates, parse_date
+from pipeline.structure.extract import split_units
+from pipeline.read.ingest import natural_key, text_layer_verdict
 
 
 @pytest.mark.parametrize("s,n", [("12", 12), ("十二", 12), ("十", 10), ("二十三", 23), ("一〇三", 103),

@@ -10,7 +10,7 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from pipeline import generate as g
+import generator as g
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE_NO = re.compile(r"^—\s*\d+\s*—$")

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import generate, ingest
-from pipeline.run import RunOptions, run
+import generator as generate
+
+from pipeline.read import imaging, ingest
+from pipeline.batch.runner import RunOptions, run
 
 ROOT = Path(__file__).resolve().parent.parent
 OCR = dict(engine="tesseract", dpi=150)     # the fast engine: OCR is incidental here
@@ -217,7 +219,7 @@ def hostile(good, tmp_path_factory):
 
     opts = RunOptions(db_path=str(top / "archive.db"), work_dir=str(top / "work"), **OCR)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(ingest, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
+        m.setattr(imaging, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
         t0 = time.time()
         summary = run([str(batch)], opts)
         seconds = time.time() - t0
@@ -366,8 +368,8 @@ def test_huge_page_is_rasterised_within_the_pixel_cap(hostile):
     assert dpi < OCR["dpi"] and (2000 / 72 * dpi) ** 2 <= HUGE_PAGE_CAP
     r = _r(hostile, "23-huge-page.pdf")
     assert "reduced-dpi" in r.flags
-    assert ingest.raster_dpi(595, 842, 300) == 300
-    assert ingest.raster_dpi(14400, 14400, 300) == int((ingest.RASTER_MAX_PIXELS / 200 ** 2) ** 0.5)
+    assert imaging.raster_dpi(595, 842, 300) == 300
+    assert imaging.raster_dpi(14400, 14400, 300) == int((imaging.RASTER_MAX_PIXELS / 200 ** 2) ** 0.5)
 
 
 def test_readable_document_without_masthead_is_loaded_and_flagged(hostile):
@@ -384,7 +386,7 @@ def test_rerun_of_the_hostile_batch_changes_nothing(hostile):
     batch, summary, results, conn, opts, seconds = hostile
     before = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("issues", "articles", "pages")}
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(ingest, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
+        m.setattr(imaging, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
         again = run([str(batch)], opts)
     assert again.count("unchanged") == len(LOADS) + (summary.count("loaded") - len(LOADS))
     assert again.count("failed") == summary.count("failed")
@@ -458,7 +460,7 @@ def test_hostile_batch_with_two_workers_has_the_same_outcomes(hostile, tmp_path)
     batch, summary, results, conn, opts, seconds = hostile
     opts2 = RunOptions(db_path=str(tmp_path / "a.db"), work_dir=str(tmp_path / "w"), workers=2, **OCR)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(ingest, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
+        m.setattr(imaging, "RASTER_MAX_PIXELS", HUGE_PAGE_CAP)
         again = run([str(batch)], opts2)
     outcome = lambda s: [(Path(r.source_path).name, r.status, r.stage, r.error, r.flags) for r in s.results]
     assert outcome(again) == outcome(summary)

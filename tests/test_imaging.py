@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from pipeline import imaging
+from pipeline.read import imaging, orient
 from pipeline.models import PageSource
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
@@ -160,7 +160,7 @@ def test_background_normalised_on_yellow_uneven_paper():
     ink = im.astype(np.float32) / 255.0
     rng = np.random.default_rng(1)
     page = np.clip(paper * ink + rng.normal(0, 6, im.shape), 0, 255).astype(np.uint8)
-    clean, info = imaging.prepare(page, 300, orient=False)
+    clean, info = imaging.prepare(page, 300)
     gray = clean[:, :, 0]
     text = im[:, :, 0] < 100
     assert np.median(gray[~text]) >= 245          # paper is white everywhere
@@ -175,7 +175,7 @@ def test_skew_measured_and_corrected():
     skewed = cv2.warpAffine(im, m, (w, h), borderValue=(255, 255, 255))
     angle = imaging.estimate_skew(cv2.cvtColor(skewed, cv2.COLOR_BGR2GRAY), 300)
     assert abs(angle + 3.0) < 0.5
-    clean, info = imaging.prepare(skewed, 300, orient=False)
+    clean, info = imaging.prepare(skewed, 300)
     assert abs(info["skew"] + 3.0) < 0.5
     assert abs(imaging.estimate_skew(clean[:, :, 0], 300)) < 0.3
     assert imaging.estimate_skew(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), 300) == pytest.approx(0, abs=0.2)
@@ -200,8 +200,8 @@ def test_red_seal_dropped_red_masthead_kept():
 
 def test_orientation_projection_tells_horizontal_from_vertical():
     im = cv2.cvtColor(bgr(render(["会议传达学习总书记重要讲话精神"] * 8, size=40, width=1000)), cv2.COLOR_BGR2GRAY)
-    assert imaging.orientation_projection(im, 300)[0] == 0
-    assert imaging.orientation_projection(cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE), 300)[0] == 90
+    assert orient.orientation_projection(im, 300)[0] == 0
+    assert orient.orientation_projection(cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE), 300)[0] == 90
 
 
 def test_rotate_quadrant_round_trip():
@@ -218,7 +218,7 @@ def test_pdf_colour_channels_and_dark_scanner_border(tmp_path):
     assert img[50, 50].tolist() == pytest.approx([20, 20, 220], abs=3)    # BGR
     page = bgr(render(["会议强调要深入学习"], size=56, width=1000))
     page[:, :60] = 30                          # a dark scanner edge down the left side
-    clean, info = imaging.prepare(page, 300, orient=False, deskew=False)
+    clean, info = imaging.prepare(page, 300, deskew=False)
     assert info["border"] > 0.01
     assert clean[:, :50].min() > 200           # border whitened
     assert (clean[:, 100:, 0] < 100).sum() > 1000   # text kept

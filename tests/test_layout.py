@@ -4,10 +4,10 @@ Lines are placed the way a text layer or an OCR engine reports them (boxes in
 points on an A4 page with a 79–527 pt text block), so these tests exercise the
 geometry rules directly.
 """
-from pipeline.extract import extract
-from pipeline.layout import layout
+from pipeline.structure.extract import extract
+from pipeline.structure.layout import layout
 from pipeline.models import Line, Page, Role
-from pipeline.segment import segment
+from pipeline.structure.segment import segment
 
 LEFT, RIGHT, BODY = 79.0, 527.0, 16.0
 

@@ -43,7 +43,7 @@ def test_notebook_runs(tmp_path, monkeypatch):
 
 def test_notebook_runs_on_the_archive_built_from_data_raw(tmp_path, monkeypatch):
     """The README's main job, then the notebook on what it left."""
-    from pipeline.run import RunOptions, run
+    from pipeline.batch.runner import RunOptions, run
     raw = Path(__file__).resolve().parent.parent / "data" / "raw"
     db = tmp_path / "archive.db"
     summary = run([str(raw)], RunOptions(db_path=str(db), work_dir=str(tmp_path / "work"), workers=2))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ocr
+from pipeline.read import engines, ocr
 from pipeline.evaluate import cer_parts
 from pipeline.models import PageSource
 
@@ -40,19 +40,19 @@ def page():
 
 
 def test_engine_registry():
-    avail = ocr.available_engines()
+    avail = engines.available_engines()
     assert avail[0] == "rapidocr" and "tesseract" in avail
-    eng = ocr.get_engine("auto")
-    assert eng.name == "rapidocr" and eng is ocr.get_engine("rapidocr")
-    assert isinstance(eng, ocr.OcrEngine) and "rapidocr" in eng.version
-    assert isinstance(ocr.get_engine("tesseract"), ocr.OcrEngine)
+    eng = engines.get_engine("auto")
+    assert eng.name == "rapidocr" and eng is engines.get_engine("rapidocr")
+    assert isinstance(eng, engines.OcrEngine) and "rapidocr" in eng.version
+    assert isinstance(engines.get_engine("tesseract"), engines.OcrEngine)
     with pytest.raises(ValueError):
-        ocr.get_engine("nope")
+        engines.get_engine("nope")
 
 
 @pytest.mark.parametrize("name,bound", [("rapidocr", 0.05), ("tesseract", 0.15)])
 def test_engine_reads_text(page, name, bound):
-    eng = ocr.get_engine(name)
+    eng = engines.get_engine(name)
     lines = eng.recognize(page)
     assert cer(text_of(lines), "".join(LINES)) <= bound, text_of(lines)
     assert [l.box[1] for l in lines] == sorted(l.box[1] for l in lines)   # reading order
@@ -167,14 +167,14 @@ def test_tesseract_read_page(tmp_path, page):
     ("Wi-Fi 覆盖", "Wi-Fi 覆盖"),
 ])
 def test_normalize_text(raw, want):
-    assert ocr.normalize_text(raw) == want
+    assert engines.normalize_text(raw) == want
 
 
 def test_group_lines_merges_row_left_to_right():
-    parts = [ocr.OcrLine("第 4 期", (520, 102, 700, 160), 0.9),
-             ocr.OcrLine("2021 年", (300, 100, 500, 158), 0.99),
-             ocr.OcrLine("下一行", (300, 200, 480, 258), 0.95),
-             ocr.OcrLine("远处", (1600, 101, 1700, 159), 0.95)]
-    out = ocr.group_lines(parts)
+    parts = [engines.OcrLine("第 4 期", (520, 102, 700, 160), 0.9),
+             engines.OcrLine("2021 年", (300, 100, 500, 158), 0.99),
+             engines.OcrLine("下一行", (300, 200, 480, 258), 0.95),
+             engines.OcrLine("远处", (1600, 101, 1700, 159), 0.95)]
+    out = engines.group_lines(parts)
     assert [l.text for l in out] == ["2021 年第 4 期", "远处", "下一行"]
     assert out[0].box == (300, 100, 700, 160)

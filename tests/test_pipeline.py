@@ -4,9 +4,9 @@ import shutil
 import sqlite3
 
 
-from pipeline import generate
+import generator as generate
 from pipeline.evaluate import evaluate
-from pipeline.run import RunOptions, run
+from pipeline.batch.runner import RunOptions, run
 
 
 def _run(paths, tmp_path, **kw):

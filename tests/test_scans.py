@@ -11,9 +11,9 @@ import sqlite3
 
 import pytest
 
-from pipeline import generate
+import generator as generate
 from pipeline.evaluate import evaluate
-from pipeline.run import RunOptions, run
+from pipeline.batch.runner import RunOptions, run
 
 SCANS = [  # name, container, condition, options
     ("s-mild.pdf", "pdf", "mild", {"dpi": 200}),

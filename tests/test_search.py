@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import load, models, search
+from pipeline.archive import load
+from pipeline import models
+from pipeline.archive import search
 
 # (doc_id, publisher, year, issue_no, date, [(section, title, body), ...])
 ISSUES = [
@@ -49,7 +51,7 @@ def make_issue(doc_id, publisher, year, issue_no, date, arts, variant: str = "")
 def search_only():
     """Load with the search extension alone (independent of other stages)."""
     saved = list(load.EXTENSIONS)
-    load.EXTENSIONS[:] = ["pipeline.search"]
+    load.EXTENSIONS[:] = [search]
     try:
         yield
     finally:
@@ -219,7 +221,7 @@ def test_jieba_fallback_for_long_queries(archive):
 
 def test_reload_replaces_index_rows(tmp_path, monkeypatch):
     path = build_archive(tmp_path / "a.db")
-    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
+    monkeypatch.setattr(load, "EXTENSIONS", [search])
     db = load.open_db(path)
     spec = ISSUES[0]
     for _ in range(3):
@@ -248,7 +250,7 @@ def test_existing_archive_gets_indexed(tmp_path, monkeypatch):
     conn = sqlite3.connect(path)
     conn.executescript("drop table articles_fts; drop table search_meta;")
     conn.close()
-    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
+    monkeypatch.setattr(load, "EXTENSIONS", [search])
     db = load.open_db(path)  # ensure_schema builds the missing index
     assert len(search.search(db, "公务用车")) == 3
 
@@ -261,7 +263,7 @@ def test_old_index_is_reported_and_rebuilt(tmp_path, monkeypatch):
     conn.close()
     with pytest.raises(search.SearchIndexError):
         search.search(path, "公务用车")
-    monkeypatch.setattr(load, "EXTENSIONS", ["pipeline.search"])
+    monkeypatch.setattr(load, "EXTENSIONS", [search])
     load.open_db(path).conn.close()          # ensure_schema rebuilds the index
     assert len(search.search(path, "公务用车")) == 3
 

@@ -3,7 +3,9 @@ import hashlib
 
 import pytest
 
-from pipeline import load, models, series
+from pipeline.archive import load
+from pipeline import models
+from pipeline.archive import series
 
 TITLE, PUB = "测试工作简报", "溪城市测试局"
 

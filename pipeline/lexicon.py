@@ -1,4 +1,9 @@
-"""Chinese numbers and dates, shared by the extract stage and entity extraction.
+"""The shared vocabulary of the pipeline: Han character ranges, the patterns
+of bulletin and 公文 print (issue lines, footer labels, decorations), Chinese
+numbers and dates. Every stage takes these from here, so a form added once is
+recognised everywhere.
+
+Dates:
 
 ``二〇二三年三月十五日``, ``2021 年 5 月 28 日``, ``第十二期``, ranges such as
 ``5月17日至19日`` / ``5月17-19日`` / ``12月30日至1月2日``.
@@ -8,6 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Optional
+
+# CJK unified ideographs (+ extension A, compatibility ideographs): a regex class body
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN_RE = re.compile(f"[{HAN}]")
+
+# labels that open a footer (版记) line: 主送/抄送/抄报/分送 and the 报/送/发 form
+FOOTER_LABEL = r"主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发"
 
 CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3,
              "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -110,3 +122,51 @@ def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
         if d not in out:
             out.append(d)
     return out
+
+
+# --------------------------------------------------------------------------
+# print conventions of bulletins and 公文
+
+PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
+ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
+DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
+TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
+FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|(?:" + FOOTER_LABEL + r")\s*[:：])")
+FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*(共印|印数[:：]?)\s*\d+\s*份\s*[)）]?$")
+SUBTITLE = re.compile(r"^\s*(——|—|--|－－|一一|─)")
+BULLET = re.compile(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*")
+DECOR = "【】[]〔〕◆◇■□●○★☆▲△◎※·•<>《》〈〉"
+END_PUNCT = "。！？；：，、”’）)…"
+
+
+def strip_decoration(text: str) -> str:
+    return re.sub(r"\s+", "", text).strip(DECOR + "—- 。.·・")
+
+
+
+# how the name of a unit (organisation) ends
+UNIT_END = re.compile(r"(办公室|办公厅|局|厅|委|委员会|会|办|院|部|部门|单位|学校|中心|政府|组|处|室|科|股|队|所|站|"
+                       r"馆|园|校|司|团|社|集团|公司)[)）]?$")
+_LABEL = re.compile(rf"^({FOOTER_LABEL})\s*[:：]?")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def addressee_like(text: str) -> bool:
+    """A line of an addressee list: unit names separated by ，、； (the first
+    and last item may be pieces of a name wrapped across lines)."""
+    t = _LABEL.sub("", _norm(text)).rstrip("。；;")
+    items = [x for x in re.split(r"[，,、；;。]", t) if x]
+    if not items:
+        return False
+    whole = items[1:-1] if len(items) > 2 else items
+    if len(items) == 1:
+        return bool(UNIT_END.search(items[0])) and len(items[0]) <= 20 or t.endswith("单位")
+    good = sum(1 for x in whole if UNIT_END.search(x))
+    return good >= 0.6 * len(whole)
+
+
+# in-article headings (一、… （一）… 1. …) belong to the body, never to sections
+IN_ARTICLE_HEADING = re.compile(r"^\s*([一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十0-9]+[)）]|[0-9]+\s*[、.．](?!\d))")

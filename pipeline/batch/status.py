@@ -56,10 +56,10 @@ def status(db_path: str, paths: Optional[list] = None, work_dir: str = "data/pro
                      "layout/segment/extract": out["stage_files"].get("issue", 0),
                      "load": out["issues"], "failed": len(out["failures"])}
     if paths:
-        from .ingest import discover
-        from .run import RunOptions, _versions
+        from pipeline.read.ingest import discover
+        from pipeline.batch.runner import RunOptions, stage_versions
         cands, problems = discover(paths)
-        current = set(_versions(RunOptions()))
+        current = set(stage_versions(RunOptions()))
         out["inputs"] = len(cands) + len(problems)
         out["pending"] = [str(c.path) for c in cands
                           if str(c.path) not in loaded and str(c.path) not in failed]

@@ -1,7 +1,7 @@
 """Datasette plugin (entry point ``bulletin_archive``).
 
 * ``prepare_connection`` registers the search SQL functions of
-  :mod:`pipeline.search` (``bulletin_match``, ``bulletin_snippet``, ...), so
+  :mod:`pipeline.archive.search` (``bulletin_match``, ``bulletin_snippet``, ...), so
   canned queries can say ``where articles_fts match bulletin_match(:q)``.
 * ``filters_from_request`` makes the ordinary table search box of
   ``articles`` work in Chinese: ``?_search=公务用车`` (and
@@ -23,7 +23,7 @@ from datasette import hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup
 
-from . import search
+from pipeline.archive import search
 
 PLUGIN = "bulletin-archive"
 

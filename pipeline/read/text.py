@@ -2,7 +2,7 @@
 
 Pages with a trustworthy PDF text layer are read with pdfplumber (each
 character's size, font and fill colour); the others go to the OCR engine
-(``pipeline.ocr``). Both produce the same ``Page``/``Line`` structures, so the
+(``pipeline.read.ocr``). Both produce the same ``Page``/``Line`` structures, so the
 stages after this one do not care how a page was read.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 import statistics
 from typing import Iterable, Optional
 
-from .ingest import RASTER_MAX_PIXELS, raster_dpi
-from .models import Document, Line, Page, PageSource
+from pipeline.read.imaging import RASTER_MAX_PIXELS, raster_dpi
+from pipeline.models import Document, Line, Page, PageSource
 
 VERSION = 1
 
@@ -128,7 +128,7 @@ def _pdfplumber_version() -> str:
 
 
 def read_ocr_page(src: PageSource, engine: str, dpi: int, image_dir: Optional[str]) -> Page:
-    from . import ocr
+    from pipeline.read import ocr
     return ocr.read_page(src, engine=engine, dpi=dpi, image_dir=image_dir)
 
 

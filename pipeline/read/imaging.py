@@ -27,13 +27,13 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from .models import PageSource
+from pipeline.models import PageSource
 
 MAX_PIXELS = 200_000_000      # refuse decompression bombs above this many pixels
 MIN_SIDE = 16                 # refuse images smaller than this on a side
@@ -47,6 +47,25 @@ Image.MAX_IMAGE_PIXELS = None
 
 # --------------------------------------------------------------------------
 # Loading
+
+
+# Rasterising a PDF page for OCR: at most this many pixels. A page too large
+# for the requested dpi is rendered at a lower dpi (``raster_dpi``) and the
+# page records the dpi used.
+RASTER_MAX_PIXELS = 36_000_000    # A4 at 600 dpi is 35 Mpx
+MIN_RASTER_DPI = 36               # below this a reduced page is hardly legible
+
+
+def raster_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: Optional[int] = None) -> int:
+    """The dpi to rasterise a page of this size at: ``dpi``, or lower for a page
+    so large that ``dpi`` would exceed ``max_pixels`` (default RASTER_MAX_PIXELS).
+    The cap is strict; below MIN_RASTER_DPI the page is unlikely to be legible
+    and the issue is flagged anyway (``reduced-dpi``)."""
+    max_pixels = RASTER_MAX_PIXELS if max_pixels is None else max_pixels
+    w_in, h_in = max(width_pt, 1.0) / 72.0, max(height_pt, 1.0) / 72.0
+    if w_in * h_in * dpi * dpi <= max_pixels:
+        return int(dpi)
+    return max(1, int((max_pixels / (w_in * h_in)) ** 0.5))
 
 
 def natural_sort_key(name) -> tuple:
@@ -408,69 +427,6 @@ def rotate_quadrant(img: np.ndarray, degrees: int) -> np.ndarray:
     return img if degrees == 0 else cv2.rotate(img, _ROT[degrees])
 
 
-# ---- orientation
-
-
-def orientation_osd(gray: np.ndarray, dpi: int) -> tuple[int, float]:
-    """Tesseract OSD: (counter-clockwise rotation that makes the page upright, confidence)."""
-    import pytesseract
-    f = min(1.0, 150.0 / max(dpi, 1))
-    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    try:
-        osd = pytesseract.image_to_osd(small, config="--psm 0 -c min_characters_to_try=10",
-                                       output_type=pytesseract.Output.DICT)
-    except Exception:
-        return 0, 0.0
-    # "rotate" = clockwise degrees to make upright; we use counter-clockwise
-    return (-int(osd.get("rotate", 0))) % 360, float(osd.get("orientation_conf", 0.0))
-
-
-def orientation_projection(gray: np.ndarray, dpi: int) -> tuple[int, float]:
-    """0 or 90 only (no up/down): horizontal text has a sharper row profile."""
-    f = min(1.0, 75.0 / max(dpi, 1))
-    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-    ink = (small < 170).astype(np.float32)
-    # smear along the writing direction to join characters of a line
-    k = max(3, int(round(75 * 0.12)))
-    rows = cv2.dilate(ink, np.ones((1, k), np.uint8)).sum(axis=1)
-    cols = cv2.dilate(ink, np.ones((k, 1), np.uint8)).sum(axis=0)
-    def sharp(p):
-        d = np.diff(p)
-        return float((d * d).sum()) / max(1.0, float(p.sum()))
-    sr, sc = sharp(rows), sharp(cols)
-    return (0 if sr >= sc else 90), abs(sr - sc) / max(sr, sc, 1e-6)
-
-
-OSD_MIN_CONF = 2.0
-
-
-def detect_orientation(gray: np.ndarray, dpi: int) -> tuple[int, str]:
-    """Counter-clockwise rotation (0/90/180/270) that makes the page upright, and the method.
-
-    Measured on 6 dev pages x 4 turns (mild and hard): tesseract OSD 24/24
-    right in 0.8 s (confidence 2.7-9.4), the rapidocr detector+recogniser
-    check 24/24 in 4.4 s.  OSD goes first; when it is unsure (small pages
-    with a few lines) the rapidocr check decides, then projection profiles
-    (0/90 only).
-    """
-    try:
-        rot, conf = orientation_osd(gray, dpi)
-        if conf >= OSD_MIN_CONF:
-            return rot, "osd"
-    except Exception:
-        pass
-    try:
-        from .ocr import rapidocr_orientation
-        rot = rapidocr_orientation(gray, dpi)
-        if rot is not None:
-            return rot, "rapidocr"
-    except ImportError:
-        pass
-    rot, _ = orientation_projection(gray, dpi)
-    return rot, "projection"
-
-
 # ---- the whole clean-up
 
 
@@ -545,7 +501,7 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     return out, (keep > 0).astype(np.uint8) * 255, info
 
 
-def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
+def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,
             deskew: bool = True, denoise: bool = False) -> tuple[np.ndarray, dict]:
     """Clean a page image for OCR.
 
@@ -556,8 +512,8 @@ def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
     their ``denoise`` attribute.
 
     Returns ``(clean, info)``: ``clean`` is an 8-bit BGR image (grey content)
-    upright and deskewed; ``info`` holds ``rotation`` (counter-clockwise
-    degrees applied), ``orientation_method``, ``skew`` (degrees corrected),
+    turned by ``rotation`` (counter-clockwise degrees, see
+    :mod:`pipeline.read.orient`) and deskewed; ``info`` holds ``rotation``, ``orientation_method``, ``skew`` (degrees corrected),
     ``speckles``, ``border``, red-ink counts (``red_pixels``, ``red_kept``,
     ``red_dropped``) and ``red_mask`` (uint8 mask of the red ink kept as text,
     in the geometry of ``clean``; None when there is none).
@@ -584,17 +540,12 @@ def prepare(image: np.ndarray, dpi: int, *, orient: bool | Callable = True,
     if denoise:
         gray, nspk = remove_speckles(gray, dpi)
         info["speckles"] = nspk
-    rotation, method = 0, "none"
-    if orient:
-        if callable(orient):
-            rotation, method = orient(gray, dpi), "given"
-        else:
-            rotation, method = detect_orientation(gray, dpi)
-        rotation = int(rotation) % 360
-        if rotation:
-            gray = rotate_quadrant(gray, rotation)
-            if red is not None:
-                red = rotate_quadrant(red, rotation)
+    rotation = int(rotation) % 360
+    method = "given" if rotation else "none"
+    if rotation:
+        gray = rotate_quadrant(gray, rotation)
+        if red is not None:
+            red = rotate_quadrant(red, rotation)
     info["rotation"] = rotation
     info["orientation_method"] = method
     skew = 0.0

@@ -7,7 +7,7 @@ An engine (in the spirit of OCRmyPDF's plugins) is anything with ``name``,
 * ``RapidOcrEngine`` - rapidocr 3.x with its bundled default models (PP-OCR
   det/rec, onnxruntime), text-direction classifier off (with it on, upright
   lines were sometimes read upside down; page orientation is fixed by
-  :func:`pipeline.imaging.prepare` instead);
+  :func:`pipeline.read.imaging.prepare` instead);
 * ``TesseractEngine`` - tesseract ``chi_sim`` via pytesseract, ``--psm 6``.
 
 ``read_page`` runs load -> prepare -> recognize and builds a
@@ -28,14 +28,13 @@ import re
 import statistics
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
-from . import imaging
-from .models import Line, Page, PageSource
+from pipeline.lexicon import HAN
+
 
 # Font size of an OCR line = height of its ink x INK_TO_EM (Han glyphs fill
 # ~0.9 em); calibrated against the dev text layers (16 pt body -> ~16).
@@ -64,7 +63,7 @@ class OcrEngine(Protocol):
 # --------------------------------------------------------------------------
 # Text post-processing shared by the engines
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = HAN
 _CJK_PUNCT = "，。：；（）“”‘’、！？《》〈〉【】—…·「」『』〔〕"
 _CJK = _HAN + re.escape(_CJK_PUNCT)
 _HAN_RE = re.compile(f"[{_HAN}]")
@@ -555,276 +554,6 @@ def get_engine(name: str = "auto", **kwargs) -> OcrEngine:
     return _CACHE[key]
 
 
-# --------------------------------------------------------------------------
-# Orientation with the rapidocr models (used by imaging.prepare)
-
-
-def rapidocr_orientation(gray: np.ndarray, dpi: int) -> Optional[int]:
-    """Counter-clockwise quarter turns (degrees) that make ``gray`` upright.
-
-    Detector boxes tell horizontal from vertical lines (on a page turned by
-    90 deg, lines become tall boxes); recognition confidence of the widest
-    lines read both ways tells up from down.  None when nothing was detected.
-    """
-    # reuse a rapidocr engine this process already holds (e.g. a worker's
-    # one-thread engine) rather than loading a second copy of the models
-    eng = next((e for e in _CACHE.values() if isinstance(e, RapidOcrEngine)), None)
-    if eng is None:
-        try:
-            eng = get_engine("rapidocr")
-        except Exception:
-            return None
-    h, w = gray.shape[:2]
-    f = min(1.0, 1280.0 / max(h, w))
-    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-    boxes = eng.detect_boxes(small)
-    if not boxes:
-        return None
-    tall = sum(1 for b in boxes if (b[3] - b[1]) > 1.5 * (b[2] - b[0]))
-    wide = sum(1 for b in boxes if (b[2] - b[0]) > 1.5 * (b[3] - b[1]))
-    base = 90 if tall > wide else 0
-    # sample crops from the full-resolution page
-    img = imaging.rotate_quadrant(gray, base)
-    if base:
-        sh, sw = small.shape[:2]
-        # boxes rotate with the page (counter-clockwise 90): (x, y) -> (y, W - x)
-        boxes = [(b[1], sw - b[2], b[3], sw - b[0]) for b in boxes]
-    boxes = [b for b in boxes if (b[2] - b[0]) > 2.0 * (b[3] - b[1])]
-    boxes.sort(key=lambda b: -(b[2] - b[0]))
-    crops = []
-    for b in boxes[:8]:
-        x0, y0, x1, y1 = (int(round(v / f)) for v in b)
-        c = img[max(0, y0):y1, max(0, x0):x1]
-        if c.size and c.shape[0] >= 8:
-            crops.append(c)
-    if not crops:
-        return base
-    up = eng.rec_scores(crops)
-    down = eng.rec_scores([cv2.rotate(c, cv2.ROTATE_180) for c in crops])
-    s_up = sum(s * max(1, len(t)) for t, s in up) / max(1, sum(max(1, len(t)) for t, _ in up))
-    s_dn = sum(s * max(1, len(t)) for t, s in down) / max(1, sum(max(1, len(t)) for t, _ in down))
-    return base if s_up >= s_dn else (base + 180) % 360
-
-
-# --------------------------------------------------------------------------
-# Bullets and missed lines
-
-BULLETS = "●◆■▲★"
-
-
-def add_bullets(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
-    """Put back list bullets (● ◆ ■) that detectors skip.
-
-    A bullet is a solid blob about half a line high, vertically centred on a
-    line and just left of it, outside every recognised box.  Its shape (fill
-    of its bounding box) tells ● (~0.79) from ■ (~1) and ◆ (~0.5).
-    """
-    if not lines:
-        return lines
-    hs = sorted(l.box[3] - l.box[1] for l in lines)
-    line_h = hs[len(hs) // 2]
-    if line_h < 6:
-        return lines
-    ink = (gray < 128).astype(np.uint8)
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    if n <= 1:
-        return lines
-    cand = []
-    for lab in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[lab])
-        if not (0.3 * line_h <= h <= 0.9 * line_h and 0.3 * line_h <= w <= 0.9 * line_h):
-            continue
-        if not 0.75 <= w / float(h) <= 1.33:
-            continue
-        fill = area / float(w * h)
-        if fill < 0.42:
-            continue
-        comp = (labels[y:y + h, x:x + w] == lab).astype(np.uint8)
-        cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
-        solidity = area / max(1.0, cv2.contourArea(hull))
-        if solidity < 0.9:
-            continue
-        sym = "■" if fill > 0.9 else ("●" if fill > 0.66 else "◆")
-        cand.append((x, y, x + w, y + h, sym))
-    if not cand:
-        return lines
-    out = []
-    for ln in lines:
-        x0, top, x1, bottom = ln.box
-        if ln.text[:1] in BULLETS:
-            ln.text = ln.text[0] + " " + ln.text[1:].lstrip()
-            out.append(ln)
-            continue
-        hit = None
-        for c in cand:
-            cx0, cy0, cx1, cy1, sym = c
-            cy = (cy0 + cy1) / 2
-            if top <= cy <= bottom and (cx0 + cx1) / 2 <= x0 + 0.25 * line_h \
-                    and cx1 < x0 + 0.8 * line_h and x0 - cx1 < 2.5 * line_h:
-                if hit is None or c[2] > hit[2]:
-                    hit = c
-        if hit is not None:
-            cand.remove(hit)
-            text = ln.text
-            if text[:1] in "·•.。○O0" and len(text) > 1:   # the part of the bullet that was read
-                text = text[1:].lstrip()
-            ln = OcrLine(f"{hit[4]} {text}", (float(hit[0]), min(top, float(hit[1])), x1,
-                                                 max(bottom, float(hit[3]))), ln.confidence)
-        out.append(ln)
-    return out
-
-
-# --------------------------------------------------------------------------
-# The page reader
-
-
-def read_page(source: PageSource, engine="auto", dpi: int = 300,
-              image_dir: Optional[Path] = None) -> Page:
-    """OCR one page: load -> prepare -> recognize -> ``models.Page`` in points."""
-    eng = engine if not isinstance(engine, str) else get_engine(engine)
-    image, dpi_used = imaging.load_page_image(source, dpi=dpi)
-    # Most pages are upright: read first, and only look for the page's
-    # orientation when the result looks wrong (few/low-confidence lines or
-    # tall detector boxes).  A turned page is then prepared and read again.
-    denoise = bool(getattr(eng, "denoise", False))
-    clean, info = imaging.prepare(image, dpi_used, orient=False, denoise=denoise)
-    ocr_lines = _recognize(eng, clean, dpi_used)
-    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
-    if _suspect_orientation(ocr_lines) or imaging.orientation_projection(gray, dpi_used)[0] == 90:
-        rot, method = imaging.detect_orientation(gray, dpi_used)
-        if rot:
-            clean, info = imaging.prepare(image, dpi_used, orient=lambda g, d: rot, denoise=denoise)
-            info["orientation_method"] = method
-            ocr_lines = _recognize(eng, clean, dpi_used)
-    del image
-    red = info.get("red_mask")
-    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
-    ocr_lines = add_bullets(gray, ocr_lines)
-    k = 72.0 / dpi_used
-    factor = SIZE_FACTOR.get(getattr(eng, "name", ""), 1.0)
-    lines: list[Line] = []
-    for ol in ocr_lines:
-        x0, top, x1, bottom = ol.box
-        color = "black"
-        if red is not None:
-            color = _line_colour(gray, red, ol.box)
-        lines.append(Line(
-            text=ol.text,
-            box=(round(x0 * k, 2), round(top * k, 2), round(x1 * k, 2), round(bottom * k, 2)),
-            page_no=source.page_no,
-            size=round(ink_height(gray, ol.box) * k * INK_TO_EM, 1) or round((bottom - top) * k * factor, 1),
-            color=color,
-            confidence=round(float(ol.confidence), 4),
-        ))
-    h, w = clean.shape[:2]
-    page = Page(
-        page_no=source.page_no,
-        width=round(w * k, 2),
-        height=round(h * k, 2),
-        lines=lines,
-        method=getattr(eng, "name", "ocr"),
-        confidence=round(sum(l.confidence for l in lines) / len(lines), 4) if lines else 0.0,
-        engine_version=getattr(eng, "version", ""),
-        dpi=int(dpi_used),
-        rotation=int(info.get("rotation", 0)),
-        skew=float(info.get("skew", 0.0)),
-        source=page_source_label(source),
-    )
-    if image_dir is not None:
-        page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
-                                              f"page-{source.page_no:03d}.jpg", red))
-    return page
-
-
-def _recognize(eng, clean: np.ndarray, dpi: int) -> list[OcrLine]:
-    """Run the engine, upscaling first for engines that want a minimum dpi."""
-    min_dpi = int(getattr(eng, "min_dpi", 0) or 0)
-    if min_dpi and dpi < min_dpi * 0.9:
-        f = min_dpi / float(dpi)
-        up = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-        # low-dpi scans are the noisy ones: a median on the upscaled page takes
-        # the edge off JPEG noise and specks (tesseract on dev hard scans,
-        # 7 pages: none 14%, 3x3 10.8%, 5x5 9.3% CER; 400 dpi was worse)
-        up = cv2.medianBlur(up, 5)
-        lines = eng.recognize(up)
-        for ln in lines:
-            ln.box = tuple(v / f for v in ln.box)
-        return lines
-    return eng.recognize(clean)
-
-
-def _suspect_orientation(lines: list[OcrLine]) -> bool:
-    chars = sum(len(l.text) for l in lines)
-    if chars < 10:
-        return True
-    conf = sum(l.confidence * len(l.text) for l in lines) / chars
-    tall = sum(1 for l in lines if (l.box[3] - l.box[1]) > 1.5 * (l.box[2] - l.box[0]))
-    return conf < 0.85 or tall > max(2, len(lines) // 3)
-
-
-def page_source_label(source: PageSource) -> str:
-    """``file#page=N`` for PDF pages, ``file#frame=N`` for frames after the first
-    of a multi-frame image, else the file (N is 1-based)."""
-    if source.kind == "pdf" or str(source.path).lower().endswith(".pdf"):
-        return f"{source.path}#page={source.index + 1}"
-    if source.index:
-        return f"{source.path}#frame={source.index + 1}"
-    if str(source.path).lower().endswith((".tif", ".tiff")):
-        return f"{source.path}#frame=1"
-    return str(source.path)
-
-
-def ink_height(gray: np.ndarray, box) -> float:
-    """Height in px of the ink band of a line: rows of the box holding a fair
-    share of its ink (ignores a neighbour's descenders and specks)."""
-    x0, top, x1, bottom = (int(round(v)) for v in box)
-    x0, top = max(0, x0), max(0, top)
-    sub = gray[top:bottom, x0:x1] < 140
-    if sub.size == 0:
-        return 0.0
-    rows = sub.sum(axis=1).astype(np.float32)
-    if rows.max() <= 0:
-        return 0.0
-    on = rows >= max(2.0, 0.06 * float(rows.max()))
-    # runs of inked rows, bridging small gaps; keep the run with most ink
-    # (a neighbour line's descenders or specks form separate small runs)
-    gap = max(1, int(0.08 * len(rows)))
-    runs: list[list[int]] = []
-    for i in np.where(on)[0]:
-        if runs and i - runs[-1][1] <= gap:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    if not runs:
-        return 0.0
-    a, b = max(runs, key=lambda r: float(rows[r[0]:r[1] + 1].sum()))
-    return float(b - a + 1)
-
-
-def _line_colour(gray: np.ndarray, red: np.ndarray, box) -> str:
-    x0, top, x1, bottom = (int(round(v)) for v in box)
-    x0, top = max(0, x0), max(0, top)
-    sub_ink = gray[top:bottom, x0:x1] < 150
-    sub_red = red[top:bottom, x0:x1] > 0
-    ink = int(np.count_nonzero(sub_ink | sub_red))
-    if ink == 0:
-        return "black"
-    return "red" if np.count_nonzero(sub_red) > 0.5 * ink else "black"
-
-
-def save_page_image(clean: np.ndarray, lines: list[OcrLine], dpi: int, image_dir: Path,
-                    name: str, red: Optional[np.ndarray] = None, target_dpi: int = 100) -> Path:
-    """Store a small JPEG of the cleaned page (~100 dpi) with line boxes drawn."""
-    image_dir.mkdir(parents=True, exist_ok=True)
-    f = min(1.0, target_dpi / float(dpi))
-    small = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else clean.copy()
-    if small.ndim == 2:
-        small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
-    for ln in lines:
-        x0, top, x1, bottom = (int(round(v * f)) for v in ln.box)
-        colour = (0, 160, 0) if ln.confidence >= 0.8 else (0, 140, 255)
-        cv2.rectangle(small, (x0, top), (x1, bottom), colour, 1)
-    path = image_dir / name
-    cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 70])
-    return path
+def cached_engines() -> list[OcrEngine]:
+    """Engines this process already holds (to reuse their loaded models)."""
+    return list(_CACHE.values())

@@ -5,7 +5,7 @@ opened IMMUTABLE (read-only, no locking), so no write of any kind is possible
 through the web (datasette only runs SELECTs, and the file is opened with
 ``mode=ro&immutable=1``).  Metadata (descriptions, facets, sort orders,
 labels, canned queries) comes from :func:`metadata`; the search SQL functions
-and the Chinese table search come from :mod:`pipeline.datasette_plugin`.
+and the Chinese table search come from :mod:`pipeline.publish.datasette_plugin`.
 
 Because an immutable database ignores the write-ahead log, the WAL is
 checkpointed into the main file before serving.
@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from . import search
+from pipeline.archive import search
 
 PLUGIN = "bulletin-archive"
 

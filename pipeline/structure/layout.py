@@ -13,30 +13,17 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .models import Block, Line, Page, Role
+from pipeline.lexicon import (BULLET, DATE, DECOR, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
+                              IN_ARTICLE_HEADING, ISSUE_LINE, PAGE_NUMBER, SUBTITLE, TOC_HEADING,
+                              UNIT_END, addressee_like, strip_decoration)
+from pipeline.models import Block, Line, Page, Role
 
 VERSION = 3
-
-PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
-ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
-DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
-TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
-FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|报\s*[:：]|送\s*[:：]|发\s*[:：])")
-FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*(共印|印数[:：]?)\s*\d+\s*份\s*[)）]?$")
-SUBTITLE = re.compile(r"^\s*(——|—|--|－－|一一|─)")
-BULLET = re.compile(r"^\s*[●◆■□◇○•·▲△★☆▶►\-—*]\s*")
-DECOR = "【】[]〔〕◆◇■□●○★☆▲△◎※·•<>《》〈〉"
-END_PUNCT = "。！？；：，、”’）)…"
-
-
-def strip_decoration(text: str) -> str:
-    return re.sub(r"\s+", "", text).strip(DECOR + "—- 。.·・")
-
 
 _OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
 _OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
 _OCR_NUM_SPECK = re.compile(r"(?<=[年月第总])[\s。.·,，:：]+(?=[0-9])|(?<=[0-9])[\s。.·,，:：]+(?=[年月日期号])")
-_OCR_DOT = re.compile(r"(?<=[\u3400-\u9fff”“）])[·•・](?=[\u3400-\u9fff“”（])")
+_OCR_DOT = re.compile(f"(?<=[{HAN}”“）])[·•・](?=[{HAN}“”（])")
 
 
 def clean_ocr_line(text: str) -> str:
@@ -351,29 +338,11 @@ def layout(pages: list[Page]) -> list[Block]:
     return blocks
 
 
-# how the name of a unit (organisation) ends
-_UNIT_END = re.compile(r"(办公室|办公厅|局|厅|委|委员会|会|办|院|部|部门|单位|学校|中心|政府|组|处|室|科|股|队|所|站|"
-                       r"馆|园|校|司|团|社|集团|公司)[)）]?$")
-_LABEL = re.compile(r"^(主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发)\s*[:：]?")
-
-
-def addressee_like(text: str) -> bool:
-    """A line of an addressee list: unit names separated by ，、； (the first
-    and last item may be pieces of a name wrapped across lines)."""
-    t = _LABEL.sub("", _norm(text)).rstrip("。；;")
-    items = [x for x in re.split(r"[，,、；;。]", t) if x]
-    if not items:
-        return False
-    whole = items[1:-1] if len(items) > 2 else items
-    if len(items) == 1:
-        return bool(_UNIT_END.search(items[0])) and len(items[0]) <= 20 or t.endswith("单位")
-    good = sum(1 for x in whole if _UNIT_END.search(x))
-    return good >= 0.6 * len(whole)
 
 
 def _looks_like_unit_line(t: str) -> bool:
     """A publisher (XX局, XX局编印) or date line under the masthead."""
-    return bool(_UNIT_END.search(re.sub(r"(编印|编|主办)$", "", t))) or bool(DATE.search(t))
+    return bool(UNIT_END.search(re.sub(r"(编印|编|主办)$", "", t))) or bool(DATE.search(t))
 
 
 def sentence_like(t: str) -> bool:
@@ -419,8 +388,6 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
     return k
 
 
-# in-article headings (一、… （一）… 1. …) belong to the body, never to sections
-IN_ARTICLE_HEADING = re.compile(r"^\s*([一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十0-9]+[)）]|[0-9]+\s*[、.．](?!\d))")
 _DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
 
 

@@ -21,18 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .models import Document, PageSource
+from pipeline.lexicon import HAN_RE
+from pipeline.models import Document, PageSource
 
 IMAGE_EXTS = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_EXTS = IMAGE_EXTS | {".pdf"}
 
 VERSION = 2                       # page triage rules; part of the pipeline version
 
-# Rasterising a PDF page for OCR: at most this many pixels. A page too large
-# for the requested dpi is rendered at a lower dpi (``raster_dpi``) and the
-# page records the dpi used.
-RASTER_MAX_PIXELS = 36_000_000    # A4 at 600 dpi is 35 Mpx
-MIN_RASTER_DPI = 36               # below this a reduced page is hardly legible
 
 
 class InputError(Exception):
@@ -186,7 +182,7 @@ def check_image(path: Path) -> int:
     any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    from . import imaging
+    from pipeline.read import imaging
     Image.MAX_IMAGE_PIXELS = None   # we check sizes ourselves, with a clearer message
     try:
         im = Image.open(path)
@@ -242,7 +238,7 @@ def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
 # --------------------------------------------------------------------------
 # PDF text-layer triage
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = HAN_RE
 # Blocks that a text layer decoded through the wrong map is full of, and real
 # bulletin text almost never uses: CJK Extension A, Yi, Braille, control
 # pictures, CJK compatibility squares.
@@ -267,18 +263,6 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     if n < 10 and n_images:
         return False, "text layer too sparse for an image page"
     return True, ""
-
-
-def raster_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: Optional[int] = None) -> int:
-    """The dpi to rasterise a page of this size at: ``dpi``, or lower for a page
-    so large that ``dpi`` would exceed ``max_pixels`` (default RASTER_MAX_PIXELS).
-    The cap is strict; below MIN_RASTER_DPI the page is unlikely to be legible
-    and the issue is flagged anyway (``reduced-dpi``)."""
-    max_pixels = RASTER_MAX_PIXELS if max_pixels is None else max_pixels
-    w_in, h_in = max(width_pt, 1.0) / 72.0, max(height_pt, 1.0) / 72.0
-    if w_in * h_in * dpi * dpi <= max_pixels:
-        return int(dpi)
-    return max(1, int((max_pixels / (w_in * h_in)) ** 0.5))
 
 
 def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
@@ -367,7 +351,7 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
     """
     import pypdfium2 as pdfium
 
-    from . import imaging
+    from pipeline.read import imaging
 
     try:
         pdf = pdfium.PdfDocument(str(path))

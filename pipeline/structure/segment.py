@@ -13,8 +13,8 @@ from typing import Optional
 
 from rapidfuzz.distance import Indel
 
-from .layout import BULLET, IN_ARTICLE_HEADING, strip_decoration
-from .models import Article, Block, Role
+from pipeline.lexicon import BULLET, IN_ARTICLE_HEADING, strip_decoration
+from pipeline.models import Article, Block, Role
 
 VERSION = 3
 

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import extract as extract_stage
-from . import ingest as ingest_stage
-from . import layout as layout_stage
-from . import load as load_stage
-from . import segment as segment_stage
-from . import text as text_stage
-from .executors import make_executor
-from .models import Document, Issue, Page, from_dict, to_dict
+from pipeline.structure import extract as extract_stage
+from pipeline.read import ingest as ingest_stage
+from pipeline.structure import layout as layout_stage
+from pipeline.archive import load as load_stage
+from pipeline.structure import segment as segment_stage
+from pipeline.read import text as text_stage
+from pipeline.batch.executors import make_executor
+from pipeline.models import Document, Issue, Page, from_dict, to_dict
 
 
 @dataclass
@@ -88,10 +88,10 @@ class RunSummary:
 
 def pipeline_version(doc: Document, opts: RunOptions) -> str:
     ocr = any(p.needs_ocr for p in doc.pages)
-    return _versions(opts)[1 if ocr else 0]
+    return stage_versions(opts)[1 if ocr else 0]
 
 
-def _versions(opts: RunOptions) -> tuple[str, str]:
+def stage_versions(opts: RunOptions) -> tuple[str, str]:
     """(version of an input read from its text layer, version of one with OCR pages)."""
     v = (f"ingest{ingest_stage.VERSION}.text{text_stage.VERSION}.layout{layout_stage.VERSION}"
          f".segment{segment_stage.VERSION}.extract{extract_stage.VERSION}.load{load_stage.SCHEMA_VERSION}")
@@ -247,7 +247,7 @@ def run(paths, opts: Optional[RunOptions] = None,
         emit("file", _event(summary, total, t0))
     parallel = opts.executor == "dask" or opts.workers > 1
     window = (16 if opts.executor == "dask" else 2 * opts.workers) if parallel else 0
-    versions = _versions(opts)
+    versions = stage_versions(opts)
     state = {"executor": None}
     seen: dict[str, str] = {}
     pending: deque[_Item] = deque()

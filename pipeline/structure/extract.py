@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from .dates import DATE_FULL, NUM, cn_number, event_dates, parse_date
-from .layout import DATE, FOOTER_START, addressee_like
-from .models import Article, Block, IssueMeta, Role
-from .segment import toc_entries
+from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date
+from pipeline.lexicon import DATE, FOOTER_LABEL, FOOTER_START, HAN, addressee_like
+from pipeline.models import Article, Block, IssueMeta, Role
+from pipeline.structure.segment import toc_entries
 
 VERSION = 3
 
@@ -23,7 +23,7 @@ _SPECIAL = re.compile(r"(特\s*刊|增\s*刊|专\s*刊|号\s*外)")
 _COPIES = re.compile(r"(?:共\s*印[^\d\s]?|印\s*数\s*[:：]?)\s*(\d+)\s*份")   # 印[^\d]: a seal speck
 _TOTAL_BRACKETED = re.compile(rf"[（(]?\s*总\s*第?\s*{NUM}+\s*期?\s*[)）]?")
 _ISSUE_PART = re.compile(rf"(?:{NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s*刊)?\s*第\s*{NUM}+\s*期|{NUM}{{4}}\s*年")
-_UNITISH = re.compile(r"[\u3400-\u9fff]{2,}")
+_UNITISH = re.compile(f"[{HAN}]{{2,}}")
 
 
 def split_units(text: str) -> list[str]:
@@ -101,7 +101,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
     return meta
 
 
-_KEY = re.compile(r"^\s*(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送|报|送|发)\s*[:：]?\s*")
+_KEY = re.compile(rf"^\s*(信息公开选项|公开属性|公开方式|{FOOTER_LABEL})\s*[:：]?\s*")
 
 
 def _footer(meta: IssueMeta, footer: list[Block]) -> None:
@@ -118,7 +118,7 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
         t = re.sub(r"^(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送)[。.·，,;；]", r"\1：", t)
         m = _KEY.match(t) if FOOTER_START.match(t) else None
         if not m:
-            m = re.match(r"^\s*(报|送|发|主送|抄送)\s*(?=[\u4e00-\u9fff])", t)   # label without its colon
+            m = re.match(rf"^\s*({FOOTER_LABEL})\s*(?=[{HAN}])", t)   # label without its colon
             if not (m and addressee_like(t)):
                 if addressee_like(t):   # a list whose label was lost entirely
                     lists["主送"] += split_units(t)

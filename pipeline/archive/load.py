@@ -13,7 +13,8 @@ from typing import Optional
 
 import sqlite_utils
 
-from .models import Issue
+from pipeline.archive import entities, search
+from pipeline.models import Issue
 
 SCHEMA_VERSION = 1
 LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
@@ -100,12 +101,11 @@ CREATE TABLE IF NOT EXISTS failures (
 #   unindex_issue(conn, issue_id) called before an issue's rows are deleted
 # Running inside the same transaction means a reader never sees an issue
 # without its index rows.
-EXTENSIONS: list[str] = ["pipeline.search", "pipeline.entities"]
+EXTENSIONS = [search, entities]
 
 
 def extensions():
-    import importlib
-    return [importlib.import_module(name) for name in EXTENSIONS]
+    return list(EXTENSIONS)
 
 
 def open_db(path) -> sqlite_utils.Database:
@@ -121,8 +121,17 @@ def open_db(path) -> sqlite_utils.Database:
     return db
 
 
+ARTICLE_SEQ_BITS = 12      # up to 4095 articles an issue
+ARTICLE_HASH_BITS = 41     # 41 + 12 = 53 bits: exact in JSON/JavaScript numbers (< 2**53)
+
+
 def article_id(issue_id: str, seq: int) -> int:
-    return int(issue_id[:12], 16) * 1000 + seq
+    """Stable integer id of an article: low bits of the issue's content hash,
+    then its sequence number. Below 2**53, so JavaScript and ``jq`` read it
+    exactly; it doubles as the rowid of the search index."""
+    if not 0 <= seq < 1 << ARTICLE_SEQ_BITS:
+        raise ValueError(f"article sequence {seq} out of range")
+    return (int(issue_id, 16) % (1 << ARTICLE_HASH_BITS)) << ARTICLE_SEQ_BITS | seq
 
 
 def _now() -> str:
