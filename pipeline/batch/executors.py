@@ -92,7 +92,11 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler: str):
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RuntimeError("--executor dask needs the [dask] extra: "
+                               "pip install 'bulletin-archive[dask]'") from None
         self.client = Client(scheduler)
 
     def map(self, fn, *iterables):
