@@ -120,6 +120,9 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.executescript(SCHEMA)
     for ext in extensions():
         ext.ensure_schema(db.conn)
+    # a read-only archive is refused here, once, not at every issue's load
+    with db.conn:
+        db.conn.execute("DELETE FROM failures WHERE 0")   # a write statement: SQLITE_READONLY here
     return db
 
 

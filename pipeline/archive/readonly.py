@@ -24,7 +24,8 @@ def connect(path) -> sqlite3.Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.OperationalError as exc:
         conn.close()
-        if "unable to open" not in str(exc) or Path(str(p) + "-shm").exists():
+        msg = str(exc)
+        if ("unable to open" not in msg and "readonly" not in msg) or Path(str(p) + "-shm").exists():
             raise
         # WAL archive in a folder we cannot write: no -shm can be made, and
         # no one can be writing it
