@@ -141,16 +141,17 @@ def test_garbled_text_layer_goes_to_ocr(good, archive, tmp_path):
     latin = sum(1 for c in text if "\u00a1" <= c <= "\u02ff") / len("".join(text.split()))
     assert latin > 0.5, text[:80]                      # the layer really is Latin-1 junk
     src = ingest.pdf_pages(batch / "junk.pdf")
-    assert src[0].needs_ocr and "Latin-1" in src[0].reason
-    assert not src[1].needs_ocr                        # page 2 keeps its genuine map
+    assert all(s.needs_ocr and "Latin-1" in s.reason for s in src)    # both pages use the fonts
     assert not any(s.needs_ocr for s in ingest.pdf_pages(good["a"]))
     s = run([str(batch)], RunOptions(db_path=str(db), work_dir=str(work), **OCR))
     (r,) = s.results
     assert r.status == "loaded"
     pages = sqlite3.connect(db).execute("SELECT page_no, method, text FROM pages WHERE issue_id = ?"
                                         " ORDER BY page_no", [r.issue_id]).fetchall()
-    assert pages[0][1] == "tesseract" and pages[1][1] == "text-layer"
-    assert sum(ch in pages[0][2] for ch in "机关事务工作简报") >= 4, pages[0][2][:200]
+    assert [m for _, m, _ in pages] == ["tesseract", "tesseract"]
+    genuine = {c for c in pdfium.PdfDocument(str(good["a"]))[0].get_textpage().get_text_range()
+               if "\u4e00" <= c <= "\u9fff"}
+    assert len(genuine & set(pages[0][2])) > 0.6 * len(genuine), pages[0][2][:200]
     assert not any("\u00c0" <= ch <= "\u01bf" for ch in pages[0][2])
     assert snapshot(db, iid) == before
 
@@ -260,5 +261,6 @@ def test_blank_pages_are_triaged_in_linear_time(tmp_path):
         assert len(pages) == n and all(p.reason == "blank page" and not p.needs_ocr for p in pages)
         return time.perf_counter() - t0
 
-    small, large = blank(500), blank(2000)
-    assert large < 15 and large / small < 6         # 4x the pages: ~4x the time (16x if quadratic)
+    blank(20)                                        # imports and first-call costs
+    small, large = blank(1000), blank(4000)
+    assert large < 20 and large / small < 8         # 4x the pages: ~4x the time (16x if quadratic)

@@ -338,7 +338,7 @@ class _PdfObjects:
     (Opening it once per page made a PDF of many blank pages quadratic.)"""
 
     def __init__(self, path: Path):
-        self.path, self._pdf, self._failed = path, None, False
+        self.path, self._pdf, self._failed, self._pages = path, None, False, None
 
     def pdf(self):
         if self._pdf is None and not self._failed:
@@ -348,6 +348,12 @@ class _PdfObjects:
             except Exception:
                 self._failed = True
         return self._pdf
+
+    def page(self, index: int):
+        """Page ``index`` (pikepdf's ``pages[i]`` walks the page tree: listed once)."""
+        if self._pages is None:
+            self._pages = list(self.pdf().pages)
+        return self._pages[index]
 
     def close(self):
         if self._pdf is not None:
@@ -381,7 +387,7 @@ class _PdfObjects:
             return True
         try:
             import pikepdf
-            contents = pdf.pages[index].obj.get("/Contents")
+            contents = self.page(index).obj.get("/Contents")
             if contents is None:
                 return False
             streams = contents if isinstance(contents, pikepdf.Array) else [contents]
