@@ -358,7 +358,7 @@ def run(paths, opts: Optional[RunOptions] = None,
                 except (OSError, ValueError):
                     row = None
                 if row and row[0] == printable(cand.path) and row[1] in versions and doc_id not in seen:
-                    seen[doc_id] = str(cand.path)
+                    seen[doc_id] = res.source_path
                     res.status, res.issue_id, res.pages = "unchanged", doc_id, row[2] or 0
                     _drain(pending, ready, finish, window)
                     continue
@@ -374,7 +374,7 @@ def run(paths, opts: Optional[RunOptions] = None,
             if doc.doc_id in seen:
                 res.status, res.note = "duplicate", f"same content as {seen[doc.doc_id]}"
             else:
-                seen[doc.doc_id] = doc.source_path
+                seen[doc.doc_id] = res.source_path
                 row = db.conn.execute(
                     "SELECT source_path, pipeline_version FROM issues WHERE id = ?",
                     [doc.doc_id]).fetchone()
