@@ -84,6 +84,8 @@ def cmd_serve(args) -> int:
 def cmd_series(args) -> int:
     from pipeline.archive import load
     from pipeline.archive import series
+    if not Path(args.db).exists():
+        raise FileNotFoundError(args.db)
     db = load.open_db(args.db)
     series.build_series(db.conn)
     print(series.format_report(db.conn))
@@ -169,6 +171,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except Exception as exc:    # a missing, damaged, read-only or busy archive; a bad query
+        from pipeline.errors import error_line
+        line = error_line(getattr(args, "db", ""), exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to continue", file=sys.stderr)
         return 130

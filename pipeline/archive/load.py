@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,7 @@ import sqlite_utils
 
 from pipeline.archive import entities, search
 from pipeline.models import Issue
+from pipeline.read.limits import one_line, printable
 
 SCHEMA_VERSION = 1
 LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
@@ -118,6 +120,9 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.executescript(SCHEMA)
     for ext in extensions():
         ext.ensure_schema(db.conn)
+    # a read-only archive is refused here, once, not at every issue's load
+    with db.conn:
+        db.conn.execute("DELETE FROM failures WHERE 0")   # a write statement: SQLITE_READONLY here
     return db
 
 
@@ -153,18 +158,23 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
     conf = [p.confidence for p in issue.pages] or [1.0]
     issue_conf = min(conf)
     conn = db.conn
+    source_path = printable(doc.source_path)
     with conn:  # one transaction: commit on success, roll back on error
+        if not conn.in_transaction:
+            # take the write lock before reading anything: the unindex/delete and
+            # the inserts see one state of the archive (no other writer between)
+            conn.execute("BEGIN IMMEDIATE")
         delete_issue(conn, iid)
         # the file at this path had other content before: that issue is gone now
         for (old,) in conn.execute("SELECT id FROM issues WHERE source_path = ? AND id != ?",
-                                   [doc.source_path, iid]).fetchall():
+                                   [source_path, iid]).fetchall():
             delete_issue(conn, old)
         conn.execute(
             "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
             " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"
             " article_count, toc, sections, flags, needs_review, confidence, methods, pipeline_version,"
             " loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [iid, doc.source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
+            [iid, source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
              meta.total_no, meta.special, meta.date, meta.printed_date, meta.copies, meta.disclosure,
              _json(meta.recipients), _json(meta.cc), len(issue.pages), len(issue.articles),
              _json(meta.toc), _json(meta.sections), _json(meta.flags),
@@ -196,17 +206,30 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
 
 
 def record_failure(db: sqlite_utils.Database, source_path: str, stage: str, error: str) -> None:
-    with db.conn:
-        db.conn.execute(
-            "INSERT INTO failures (source_path, stage, error, at) VALUES (?,?,?,?)",
-            [str(source_path), stage, error, _now()],
-        )
+    """A ``failures`` row (path and error in printable one-line form). Never
+    raises: recording one input's failure must not stop the batch; if the row
+    cannot be written the reason goes to stderr."""
+    row = [printable(source_path), stage, one_line(error), _now()]
+    try:
+        with db.conn:
+            db.conn.execute("INSERT INTO failures (source_path, stage, error, at) VALUES (?,?,?,?)", row)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        print(f"WARNING {row[0]}: failure not recorded in the archive ({one_line(exc)})",
+              file=sys.stderr)
 
 
 def clear_failures(db: sqlite_utils.Database, source_path: str) -> None:
     """A file that now succeeds no longer counts as failed."""
     with db.conn:
-        db.conn.execute("DELETE FROM failures WHERE source_path = ?", [str(source_path)])
+        db.conn.execute("DELETE FROM failures WHERE source_path = ?", [printable(source_path)])
+
+
+def move_issue(db: sqlite_utils.Database, issue_id: str, source_path: str) -> None:
+    """An unchanged input found at a new path (moved or renamed): the issue
+    now points there, and the old path's failures are not its own."""
+    with db.conn:
+        db.conn.execute("UPDATE issues SET source_path = ? WHERE id = ?",
+                        [printable(source_path), issue_id])
 
 
 def _json(v) -> Optional[str]:

@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 
+from pipeline.archive import readonly
 from pipeline.archive.searchtext import (  # noqa: F401  (part of this module's API)
     BODY_WEIGHT, FTS_TABLE, META_TABLE, Query, RANK_BUDGET, RANK_WINDOW_MIN,
     TEXT_COLUMNS, TITLE_WEIGHT, TOKENIZER_VERSION, VIEW, _log, _norm_same_length,
@@ -197,10 +198,7 @@ def _conn(db) -> sqlite3.Connection:
 def connect(db: DbLike) -> tuple[sqlite3.Connection, bool]:
     """A connection for ``db`` and whether we opened it (read-only for paths)."""
     if isinstance(db, (str, Path)):
-        p = Path(db)
-        if not p.exists():
-            raise FileNotFoundError(p)
-        conn = sqlite3.connect(f"file:{p.resolve().as_posix()}?mode=ro", uri=True)
+        conn = readonly.connect(db)     # mode=ro; FileNotFoundError if missing
         register_functions(conn)
         return conn, True
     return _conn(db), False
@@ -685,11 +683,11 @@ def register_functions(conn: sqlite3.Connection) -> None:
     bulletin_snippet(text, q[, html]) -> snippet of text around the match;
     bulletin_tokens(text) -> the token string as indexed;
     bulletin_normalize(text) -> normalised text."""
-    det = {"deterministic": True}
-    conn.create_function("bulletin_match", 1, _sql_match, **det)
-    conn.create_function("bulletin_match", 2, _sql_match, **det)
-    conn.create_function("bulletin_match", 3, _sql_match, **det)
-    conn.create_function("bulletin_snippet", 2, _sql_snippet, **det)
-    conn.create_function("bulletin_snippet", 3, _sql_snippet, **det)
-    conn.create_function("bulletin_tokens", 1, index_text, **det)
-    conn.create_function("bulletin_normalize", 1, normalize, **det)
+    det, b = {"deterministic": True}, readonly.bounded   # b: text arguments capped in length
+    conn.create_function("bulletin_match", 1, b(_sql_match), **det)
+    conn.create_function("bulletin_match", 2, b(_sql_match), **det)
+    conn.create_function("bulletin_match", 3, b(_sql_match), **det)
+    conn.create_function("bulletin_snippet", 2, b(_sql_snippet), **det)
+    conn.create_function("bulletin_snippet", 3, b(_sql_snippet), **det)
+    conn.create_function("bulletin_tokens", 1, b(index_text), **det)
+    conn.create_function("bulletin_normalize", 1, b(normalize), **det)

@@ -233,15 +233,32 @@ class Query:
         return Query(groups, self.exclude) if changed else None
 
 
+class QueryError(ValueError):
+    """A query the search cannot take; the message is one line for the user."""
+
+
+# Terms (searched and excluded) in one query: each exclusion nests the FTS5
+# expression one level deeper, and FTS5's parser overflows near 100 levels.
+MAX_QUERY_TERMS = 32
+
+
 def parse_query(q: Optional[str]) -> Query:
+    """Terms ANDed, ``a OR b`` alternatives, ``-term`` and ``NOT term`` exclusions,
+    ``"..."`` phrases. A leading (or dangling) ``OR``, a query of exclusions
+    only and more than MAX_QUERY_TERMS terms raise QueryError."""
     groups: list[list[str]] = []
     exclude: list[str] = []
-    pending_or = False
+    pending_or = pending_not = False
     for m in _QTOKEN.finditer(q or ""):
         neg, quoted, bare = m.group(1), m.group(2), m.group(3)
         if bare is not None:
-            if bare == "OR" and groups:
+            if bare == "OR":
+                if not groups or pending_or or pending_not:
+                    raise QueryError("OR must stand between two terms (a OR b)")
                 pending_or = True
+                continue
+            if bare == "NOT" and not pending_not:
+                pending_or, pending_not = False, True
                 continue
             if bare.startswith("-") and len(bare) > 1:
                 neg, term = "-", bare[1:]
@@ -251,13 +268,19 @@ def parse_query(q: Optional[str]) -> Query:
             term = quoted
         if not _compact(term):
             continue
-        if neg:
+        if neg or pending_not:
             exclude.append(term)
         elif pending_or:
             groups[-1].append(term)
         else:
             groups.append([term])
-        pending_or = False
+        pending_or = pending_not = False
+        if len(exclude) + sum(map(len, groups)) > MAX_QUERY_TERMS:
+            raise QueryError(f"too many terms (more than {MAX_QUERY_TERMS} words and exclusions)")
+    if pending_or:
+        raise QueryError("OR must stand between two terms (a OR b)")
+    if exclude and not groups:
+        raise QueryError("nothing to search for: the query only excludes terms")
     return Query(groups, exclude)
 
 

@@ -30,6 +30,8 @@ from pipeline.structure import extract as extract_stage
 from pipeline.read import ingest as ingest_stage
 from pipeline.structure import layout as layout_stage
 from pipeline.archive import load as load_stage
+from pipeline.archive.lock import write_lock
+from pipeline.read.limits import one_line, printable
 from pipeline.structure import segment as segment_stage
 from pipeline.read import text as text_stage
 from pipeline.batch.executors import make_executor
@@ -105,7 +107,7 @@ def _write_atomic(path: Path, data: dict) -> None:
     its key) and is simply rebuilt."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:  # a non-UTF-8 file name
         json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
     os.replace(tmp, path)
     _remove_stale_temps(path)
@@ -157,6 +159,7 @@ def build_issue(doc: Document, pages: list[Page]) -> Issue:
     meta = extract_stage.extract(blocks, articles)
     if pages and min(p.confidence for p in pages) < load_stage.LOW_CONFIDENCE:
         meta.flags.append("low-confidence")
+    meta.flags += text_stage.unreadable_flags(pages)
     return Issue(doc=doc, meta=meta, pages=pages, articles=articles)
 
 
@@ -199,7 +202,7 @@ class _Stage(Exception):
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, _Stage):
         exc = exc.exc
-    msg = " ".join(str(exc).split()) or exc.__class__.__name__
+    msg = one_line(exc) or exc.__class__.__name__
     return msg if isinstance(exc, ingest_stage.InputError) else f"{exc.__class__.__name__}: {msg}"
 
 
@@ -233,7 +236,12 @@ def run(paths, opts: Optional[RunOptions] = None,
     opts = opts or RunOptions()
     t0 = time.time()
     emit = progress or (lambda e, d: None)
-    db = load_stage.open_db(opts.db_path)
+    lock = write_lock(opts.db_path)     # one writer: ArchiveBusy if another run holds the archive
+    try:
+        db = load_stage.open_db(opts.db_path)
+    except BaseException:
+        lock.release()
+        raise
     # WAL + synchronous=NORMAL: a commit is still atomic and the archive never
     # corrupt; a power cut may only lose the last commits, which a re-run redoes.
     db.conn.execute("PRAGMA synchronous=NORMAL")
@@ -258,7 +266,7 @@ def run(paths, opts: Optional[RunOptions] = None,
         return state["executor"]
 
     def fail(res: FileResult, stage: str, error: str, path: str):
-        res.status, res.stage, res.error = "failed", stage, error
+        res.status, res.stage, res.error = "failed", stage, one_line(error)
         load_stage.record_failure(db, path, stage, error)
 
     def reset_executor():
@@ -337,7 +345,7 @@ def run(paths, opts: Optional[RunOptions] = None,
 
     try:
         for cand in cands:
-            item = _Item(FileResult(str(cand.path), "failed"), time.time())
+            item = _Item(FileResult(printable(cand.path), "failed"), time.time())
             res = item.res
             pending.append(item)
             if not cand.is_folder and not opts.force:
@@ -349,15 +357,15 @@ def run(paths, opts: Optional[RunOptions] = None,
                         [doc_id]).fetchone()
                 except (OSError, ValueError):
                     row = None
-                if row and row[0] == str(cand.path) and row[1] in versions and doc_id not in seen:
-                    seen[doc_id] = str(cand.path)
+                if row and row[0] == printable(cand.path) and row[1] in versions and doc_id not in seen:
+                    seen[doc_id] = res.source_path
                     res.status, res.issue_id, res.pages = "unchanged", doc_id, row[2] or 0
                     _drain(pending, ready, finish, window)
                     continue
             try:
                 doc = ingest_stage.ingest(cand)
             except Exception as exc:
-                fail(res, "ingest", _one_line(exc), str(cand.path))
+                fail(res, "ingest", _one_line(exc), res.source_path)
                 _drain(pending, ready, finish, window)
                 continue
             item.doc = doc
@@ -366,14 +374,17 @@ def run(paths, opts: Optional[RunOptions] = None,
             if doc.doc_id in seen:
                 res.status, res.note = "duplicate", f"same content as {seen[doc.doc_id]}"
             else:
-                seen[doc.doc_id] = doc.source_path
+                seen[doc.doc_id] = res.source_path
                 row = db.conn.execute(
                     "SELECT source_path, pipeline_version FROM issues WHERE id = ?",
                     [doc.doc_id]).fetchone()
-                if row and row[0] != doc.source_path and Path(row[0]).exists() and not opts.force:
+                if row and row[0] != res.source_path and Path(row[0]).exists() and not opts.force:
                     res.status, res.note = "duplicate", f"same content as {row[0]}"
                 elif row and row[1] == item.version and not opts.force:
                     res.status = "unchanged"
+                    if row[0] != res.source_path:   # moved or renamed: the issue follows it
+                        load_stage.move_issue(db, doc.doc_id, res.source_path)
+                        res.note = f"moved from {row[0]}"
                 elif parallel and not any(p.needs_ocr for p in doc.pages):
                     item.future = submit(process_job, doc, opts)
                 else:
@@ -390,6 +401,7 @@ def run(paths, opts: Optional[RunOptions] = None,
         summary.seconds = time.time() - t0
         emit("end", summary.to_dict())
         db.close()
+        lock.release()
     return summary
 
 

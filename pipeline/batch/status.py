@@ -13,6 +13,9 @@ import sqlite3
 from pathlib import Path
 from typing import Optional
 
+from pipeline.archive import readonly
+from pipeline.read.limits import printable
+
 
 def status(db_path: str, paths: Optional[list] = None, work_dir: str = "data/processed") -> dict:
     out: dict = {"db": db_path, "issues": 0, "articles": 0, "pages": 0, "flagged": [],
@@ -21,7 +24,7 @@ def status(db_path: str, paths: Optional[list] = None, work_dir: str = "data/pro
     loaded: dict[str, str] = {}
     failed: set = set()
     if Path(db_path).exists():
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        conn = readonly.connect(db_path)
         try:
             q = lambda sql, *a: conn.execute(sql, a).fetchall()
             tables = {t for (t,) in q("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -61,11 +64,10 @@ def status(db_path: str, paths: Optional[list] = None, work_dir: str = "data/pro
         cands, problems = discover(paths)
         current = set(stage_versions(RunOptions()))
         out["inputs"] = len(cands) + len(problems)
-        out["pending"] = [str(c.path) for c in cands
-                          if str(c.path) not in loaded and str(c.path) not in failed]
-        out["stale"] = [str(c.path) for c in cands
-                        if str(c.path) in loaded and loaded[str(c.path)] not in current
-                        and not loaded[str(c.path)].startswith(tuple(v + "." for v in current))]
+        names = [printable(c.path) for c in cands]     # as the archive stores them
+        out["pending"] = [p for p in names if p not in loaded and p not in failed]
+        out["stale"] = [p for p in names if p in loaded and loaded[p] not in current
+                        and not loaded[p].startswith(tuple(v + "." for v in current))]
     return out
 
 

@@ -23,7 +23,7 @@ from datasette import hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup
 
-from pipeline.archive import search
+from pipeline.archive import readonly, search
 
 PLUGIN = "bulletin-archive"
 
@@ -31,6 +31,7 @@ PLUGIN = "bulletin-archive"
 @hookimpl
 def prepare_connection(conn):
     search.register_functions(conn)
+    readonly.limit_connection(conn)     # no value over MAX_VALUE_BYTES (time limits cannot stop allocations)
 
 
 async def _has_index(datasette, database) -> bool:

@@ -241,6 +241,13 @@ def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndar
         else:
             im2 = im
         im2.load()
+        if im2.width * im2.height > RASTER_MAX_PIXELS:
+            # clean-up copies a page several times: read a huge one reduced
+            # to RASTER_MAX_PIXELS, as a huge PDF page is (bench_hostile_memory)
+            f = math.ceil((im2.width * im2.height / RASTER_MAX_PIXELS) ** 0.5)
+            if im2.mode not in ("L", "RGB", "RGBA", "LA", "CMYK"):
+                im2 = im2.convert("L" if im2.mode in ("1", "I;16", "I", "F") else "RGB")
+            im2, dpi_used = im2.reduce(f), max(1, dpi_used // f)
         arr = pil_to_bgr(im2)
     return np.ascontiguousarray(arr), dpi_used
 

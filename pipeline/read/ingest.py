@@ -15,6 +15,7 @@ from their declared size (a JBIG2 bomb), and every failure becomes an
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ from pathlib import Path
 from typing import Optional
 
 from pipeline.lexicon import HAN_RE
+from pipeline.read.limits import (MAX_STREAM_BYTES, image_too_big, inflated_size, one_line,
+                                  printable)
 from pipeline.models import Document, PageSource
 
 IMAGE_EXTS = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_EXTS = IMAGE_EXTS | {".pdf"}
 
-VERSION = 2                       # page triage rules; part of the pipeline version
+VERSION = 3                       # page triage rules; part of the pipeline version
 
 
 
@@ -62,55 +65,101 @@ def natural_key(name: str):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
+def _ignored(name: str) -> bool:
+    """Dotfiles and macOS AppleDouble companions (``._page1.png``) are never inputs."""
+    return name.startswith(".")
+
+
+def _regular_files(path: Path) -> list[Path]:
+    return [p for p in path.iterdir() if not _ignored(p.name) and p.is_file()]
+
+
+# A folder is one issue of page images when it holds at least this many image
+# files and more images than PDFs: a stray PDF (or notes, Thumbs.db) in a
+# folder of scans does not split it into single-page issues, while a batch
+# folder of PDFs with a scan or two among them is still a batch.
+MIN_FOLDER_IMAGES = 2
+
+
 def _is_page_folder(path: Path) -> bool:
-    files = [p for p in path.iterdir() if p.is_file()]
-    return any(p.suffix.lower() in IMAGE_EXTS for p in files) and not any(
-        p.suffix.lower() == ".pdf" for p in files)
+    files = _regular_files(path)
+    images = sum(p.suffix.lower() in IMAGE_EXTS for p in files)
+    pdfs = sum(p.suffix.lower() == ".pdf" for p in files)
+    if not images:
+        return False
+    if not pdfs:
+        return True
+    return images >= MIN_FOLDER_IMAGES and images > pdfs
 
 
 def discover(paths) -> tuple[list[Candidate], list[tuple[str, str]]]:
     """Expand files and folders into inputs.
 
     Returns (candidates, problems); problems are (path, reason) for things that
-    cannot even be looked at (missing path, symlink loop, unreadable folder).
-    A folder holding page images (and no PDFs) is one issue; other folders are
-    searched recursively. Files with other extensions are ignored.
+    cannot even be looked at (missing path, symlink loop, unreadable folder,
+    FIFO or device, a PDF left inside a folder of page images). Problem paths
+    are in ``limits.printable`` form. A folder holding page images (see
+    ``_is_page_folder``) is one issue; other folders are searched
+    recursively. Files with other extensions, dotfiles and AppleDouble
+    ``._*`` files are ignored.
     """
     found: list[Candidate] = []
     problems: list[tuple[str, str]] = []
     seen_dirs: set = set()
 
+    def problem(p: Path, reason: str):
+        problems.append((printable(p), reason))
+
     def walk(p: Path, top: bool):
         try:
             if p.is_symlink() and not p.exists():
-                problems.append((str(p), "broken symlink or symlink loop"))
+                problem(p, "broken symlink or symlink loop")
                 return
             if p.is_dir():
                 real = p.resolve()
                 if real in seen_dirs:
-                    problems.append((str(p), "symlink loop (folder already visited)"))
+                    problem(p, "symlink loop (folder already visited)")
                     return
                 seen_dirs.add(real)
                 if _is_page_folder(p):
                     found.append(Candidate(p, is_folder=True))
+                    for stray in sorted(_regular_files(p), key=lambda c: natural_key(c.name)):
+                        if stray.suffix.lower() == ".pdf":
+                            problem(stray, f"PDF inside the folder of page images {printable(p.name)}: "
+                                           "not read (a folder of page images is one issue; move "
+                                           "the PDF out of it)")
                     return
                 for child in sorted(p.iterdir(), key=lambda c: natural_key(c.name)):
-                    if child.name.startswith("."):
+                    if _ignored(child.name):
                         continue
                     walk(child, False)
             elif p.is_file():
                 if top or p.suffix.lower() in INPUT_EXTS:
                     found.append(Candidate(p))
+            elif p.exists() or p.is_symlink():
+                # a FIFO, socket or device: opening it could block for ever
+                if top or p.suffix.lower() in INPUT_EXTS:
+                    problem(p, f"not a regular file ({_file_type(p)})")
             elif top:
-                problems.append((str(p), "no such file or folder"))
+                problem(p, "no such file or folder")
         except PermissionError:
-            problems.append((str(p), "permission denied"))
+            problem(p, "permission denied")
         except OSError as exc:
-            problems.append((str(p), f"cannot read: {exc.strerror or exc}"))
+            problem(p, f"cannot read: {exc.strerror or exc}")
 
     for raw in paths:
         walk(Path(raw), True)
     return found, problems
+
+
+def _file_type(p: Path) -> str:
+    import stat
+    mode = p.stat().st_mode
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
 
 
 def sha256_file(path: Path) -> str:
@@ -140,9 +189,9 @@ def ingest(cand: Candidate, max_pages: int = 5000) -> Document:
     except RecursionError:
         raise InputError("structure nested too deeply")
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}")
+        raise InputError(f"cannot read: {one_line(exc.strerror or exc)}")
     except Exception as exc:  # a library choking on a malformed file
-        msg = " ".join(str(exc).split()) or exc.__class__.__name__
+        msg = one_line(exc) or exc.__class__.__name__
         raise InputError(f"unreadable input ({exc.__class__.__name__}: {msg[:200]})")
 
 
@@ -203,11 +252,14 @@ def check_image(path: Path) -> int:
             if w < imaging.MIN_SIDE or h < imaging.MIN_SIDE:
                 raise InputError(f"{where}image of {w}x{h} px is too small to be a page "
                                  f"(minimum {imaging.MIN_SIDE} px a side)")
+            too_big = image_too_big(w, h, im.mode)
+            if too_big:
+                raise InputError(where + too_big)
     return n
 
 
 def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
-    images = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS),
+    images = sorted((p for p in _regular_files(path) if p.suffix.lower() in IMAGE_EXTS),
                     key=lambda p: natural_key(p.name))
     h = hashlib.sha256()
     pages = []
@@ -215,14 +267,14 @@ def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
         try:
             kind = sniff(img)
         except (InputError, PermissionError) as exc:
-            raise InputError(f"page image {img.name}: {exc}")
+            raise InputError(f"page image {printable(img.name)}: {exc}")
         if kind not in ("jpeg", "png", "tiff"):
-            raise InputError(f"page image {img.name} is not an image")
+            raise InputError(f"page image {printable(img.name)} is not an image")
         try:
             n = check_image(img)
         except InputError as exc:
-            raise InputError(f"page image {img.name}: {exc}")
-        h.update(img.name.encode() + b"\0" + sha256_file(img).encode())
+            raise InputError(f"page image {printable(img.name)}: {exc}")
+        h.update(os.fsencode(img.name) + b"\0" + sha256_file(img).encode())
         for k in range(n):  # a multi-frame TIFF in a folder gives all its frames
             pages.append(PageSource(page_no=len(pages) + 1, path=str(img), index=k, kind="image",
                                     needs_ocr=True, reason="image input"))
@@ -245,6 +297,17 @@ _HAN = HAN_RE
 _ODD = re.compile(r"[\u3400-\u4dbf\ua000-\ua4cf\u2800-\u28ff\u2400-\u243f\u3300-\u33ff]")
 
 
+# Letters a text layer decoded through another font's Unicode map turns into
+# (``ßÌÓƒ·¸``): Latin-1 supplement, Latin Extended-A/B and spacing modifiers,
+# minus the few symbols Chinese documents really use (×, ·, °, ±, §, ¥ ...).
+_LATIN_JUNK = re.compile(r"[\u00a1-\u02ff]")
+_LATIN_USED = set("·×÷°±§¥©®«»µ¼½¾")
+# Share of a page's (non-space) characters that may be such letters before the
+# layer is distrusted. Real bulletin pages have ~0 (a foreign name, "×"); a
+# page set through a swapped /ToUnicode map has most of its text there.
+MAX_LATIN_JUNK_SHARE = 0.1
+
+
 def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     """Is this page's text layer trustworthy? Returns (ok, reason-if-not)."""
     chars = [c for c in text if not c.isspace()]
@@ -257,6 +320,10 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
         return False, "text layer has unmapped glyphs (CID font without Unicode map)"
     if len(_ODD.findall(text)) / n > 0.1:
         return False, "text layer decodes to unlikely characters (wrong or missing Unicode map)"
+    junk = sum(1 for c in _LATIN_JUNK.findall(text) if c not in _LATIN_USED)
+    if junk / n > MAX_LATIN_JUNK_SHARE:
+        return False, (f"text layer is {100 * junk / n:.0f}% Latin-1 letters (wrong Unicode map, "
+                       f"e.g. swapped between fonts)")
     han = len(_HAN.findall(text))
     if han / n < 0.2:
         return False, "text layer holds no Chinese text"
@@ -265,21 +332,79 @@ def text_layer_verdict(text: str, n_images: int = 0) -> tuple[bool, str]:
     return True, ""
 
 
-def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
-    """0-based indices of pages showing text in a composite (Type0) font with
-    an Identity encoding and no /ToUnicode map: such text cannot be turned
-    into Unicode (PDFium guesses, pdfplumber prints "(cid:N)"), so the page
-    must be OCR'd. Returns {index: font name}."""
-    try:
-        import pikepdf
-    except ImportError:  # pragma: no cover - pikepdf is a dependency
-        return {}
-    out: dict[int, str] = {}
-    try:
-        pdf = pikepdf.open(path)
-    except Exception:
-        return {}
-    try:
+class _PdfObjects:
+    """The PDF opened once with pikepdf, for the checks PDFium cannot make:
+    decoded content stream sizes, empty pages, fonts without a Unicode map.
+    (Opening it once per page made a PDF of many blank pages quadratic.)"""
+
+    def __init__(self, path: Path):
+        self.path, self._pdf, self._failed, self._pages = path, None, False, None
+
+    def pdf(self):
+        if self._pdf is None and not self._failed:
+            try:
+                import pikepdf
+                self._pdf = pikepdf.open(self.path)
+            except Exception:
+                self._failed = True
+        return self._pdf
+
+    def page(self, index: int):
+        """Page ``index`` (pikepdf's ``pages[i]`` walks the page tree: listed once)."""
+        if self._pages is None:
+            self._pages = list(self.pdf().pages)
+        return self._pages[index]
+
+    def close(self):
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+
+    def check_streams(self, n_pages: int) -> None:
+        """InputError for a page whose content streams (with its form XObjects)
+        decode to more than MAX_STREAM_BYTES: PDFium would inflate them whole."""
+        pdf = self.pdf()
+        if pdf is None:
+            return
+        for i, page in enumerate(pdf.pages):
+            if i >= n_pages:
+                break
+            try:
+                size = _content_size(page.obj, set(), 0)
+            except InputError:
+                raise
+            except Exception:
+                continue
+            if size > MAX_STREAM_BYTES:
+                raise InputError(f"page {i + 1}: content stream decodes to more than "
+                                 f"{MAX_STREAM_BYTES / 1e6:.0f} MB (decompression bomb?)")
+
+    def has_contents(self, index: int) -> bool:
+        """Does page ``index`` have a non-empty content stream (raw bytes)? True
+        when it cannot be told, so that a page is never silently taken for blank."""
+        pdf = self.pdf()
+        if pdf is None:
+            return True
+        try:
+            import pikepdf
+            contents = self.page(index).obj.get("/Contents")
+            if contents is None:
+                return False
+            streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+            return any(isinstance(st, pikepdf.Stream) and len(st.read_raw_bytes().strip()) > 0
+                       for st in streams)
+        except Exception:
+            return True
+
+    def unmapped_fonts(self, n_pages: int) -> dict[int, str]:
+        """0-based indices of pages showing text in a composite (Type0) font with
+        an Identity encoding and no /ToUnicode map: such text cannot be turned
+        into Unicode (PDFium guesses, pdfplumber prints "(cid:N)"), so the page
+        must be OCR'd. Returns {index: font name}."""
+        pdf = self.pdf()
+        out: dict[int, str] = {}
+        if pdf is None:
+            return out
         for i, page in enumerate(pdf.pages):
             if i >= n_pages:
                 break
@@ -289,25 +414,45 @@ def _unmapped_font_pages(path: Path, n_pages: int) -> dict[int, str]:
                 name = None
             if name:
                 out[i] = name
-    finally:
-        pdf.close()
-    return out
+        return out
 
 
-def _has_contents(path: Path, index: int) -> bool:
-    """Does page ``index`` have a non-empty content stream (raw bytes)? True when
-    it cannot be told, so that a page is never silently taken for blank."""
-    try:
-        import pikepdf
-        with pikepdf.open(path) as pdf:
-            contents = pdf.pages[index].obj.get("/Contents")
-            if contents is None:
-                return False
-            streams = contents if isinstance(contents, pikepdf.Array) else [contents]
-            return any(isinstance(st, pikepdf.Stream) and len(st.read_raw_bytes().strip()) > 0
-                       for st in streams)
-    except Exception:
-        return True
+def _stream_size(st) -> int:
+    """Decoded size of one stream, inflated in bounded chunks (raw size for
+    filters other than Flate, which cannot expand much or are not content)."""
+    import pikepdf
+    filt = st.get("/Filter")
+    first = filt[0] if isinstance(filt, pikepdf.Array) and len(filt) else filt
+    raw = st.read_raw_bytes()
+    if first is not None and str(first) in ("/FlateDecode", "/Fl"):
+        return inflated_size(raw, MAX_STREAM_BYTES)
+    return len(raw)
+
+
+def _content_size(obj, seen: set, depth: int) -> int:
+    """Decoded bytes of a page's (or form's) content streams and the forms it draws."""
+    import pikepdf
+    total = 0
+    contents = obj.get("/Contents") if depth == 0 else obj
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    for st in streams:
+        if isinstance(st, pikepdf.Stream):
+            total += _stream_size(st)
+            if total > MAX_STREAM_BYTES:
+                return total
+    res = obj.get("/Resources")
+    xobjs = res.get("/XObject") if isinstance(res, pikepdf.Dictionary) else None
+    if isinstance(xobjs, pikepdf.Dictionary) and depth < 4:
+        for _, xo in xobjs.items():
+            if not isinstance(xo, pikepdf.Stream) or xo.get("/Subtype") != "/Form":
+                continue
+            if xo.objgen in seen and xo.objgen != (0, 0):
+                continue
+            seen.add(xo.objgen)
+            total += _content_size(xo, seen, depth + 1)
+            if total > MAX_STREAM_BYTES:
+                return total
+    return total
 
 
 def _bad_font(resources, seen: set, depth: int):
@@ -360,12 +505,14 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
         if "password" in msg.lower():
             raise InputError("encrypted PDF (a password is required to open it)")
         raise InputError(f"corrupt or truncated PDF ({msg.strip().rstrip('.')})")
+    objects = _PdfObjects(path)
     try:
         n = len(pdf)
         if n == 0:
             raise InputError("PDF has no pages")
         if max_pages is not None and n > max_pages:
             raise InputError(f"{n} pages is over the limit of {max_pages}")
+        objects.check_streams(n)        # before PDFium parses (and inflates) any page
         unmapped = None
         pages = []
         for i in range(n):
@@ -396,7 +543,7 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
                     text, n_images, parsed = "", 1, False
             finally:
                 page.close()
-            if parsed and n_objects == 0 and not _has_contents(path, i):
+            if parsed and n_objects == 0 and not objects.has_contents(i):
                 ok, reason = True, "blank page"
             elif parsed and n_objects == 0:
                 ok, reason = False, "content stream shows nothing (damaged?)"
@@ -406,7 +553,7 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
                 ok, reason = text_layer_verdict(text, n_images)
                 if ok:
                     if unmapped is None:
-                        unmapped = _unmapped_font_pages(path, n)
+                        unmapped = objects.unmapped_fonts(n)
                     if i in unmapped:
                         ok, reason = False, (f"text in CID font {unmapped[i].lstrip('/')} without "
                                              f"Unicode map (/ToUnicode)")
@@ -414,4 +561,5 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
                                     needs_ocr=not ok, reason=reason))
         return pages
     finally:
+        objects.close()
         pdf.close()

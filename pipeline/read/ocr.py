@@ -9,6 +9,7 @@ import numpy as np
 
 from pipeline.models import Line, Page, PageSource
 from pipeline.read import imaging, orient
+from pipeline.read.limits import printable
 from pipeline.read.engines import (INK_TO_EM, SIZE_FACTOR, OcrLine, get_engine)
 
 
@@ -135,7 +136,7 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
         dpi=int(dpi_used),
         rotation=int(info.get("rotation", 0)),
         skew=float(info.get("skew", 0.0)),
-        source=page_source_label(source),
+        source=printable(page_source_label(source)),
     )
     if image_dir is not None:
         page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
@@ -146,8 +147,9 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
 def _recognize(eng, clean: np.ndarray, dpi: int) -> list[OcrLine]:
     """Run the engine, upscaling first for engines that want a minimum dpi."""
     min_dpi = int(getattr(eng, "min_dpi", 0) or 0)
-    if min_dpi and dpi < min_dpi * 0.9:
-        f = min_dpi / float(dpi)
+    # never upscale past RASTER_MAX_PIXELS (a huge page read reduced stays reduced)
+    f = min(min_dpi / float(dpi or 1), (imaging.RASTER_MAX_PIXELS / max(1, clean.shape[0] * clean.shape[1])) ** 0.5)
+    if min_dpi and dpi < min_dpi * 0.9 and f > 1.1:
         up = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
         # low-dpi scans are the noisy ones: a median on the upscaled page takes
         # the edge off JPEG noise and specks (tesseract on dev hard scans,

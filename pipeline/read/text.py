@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 
 from pipeline.read.imaging import RASTER_MAX_PIXELS, raster_dpi
 from pipeline.models import Document, Line, Page, PageSource
+from pipeline.read.limits import one_line, printable
 
 VERSION = 1
 
@@ -115,7 +116,7 @@ def read_text_layer(path: str, indices: Iterable[int]) -> dict[int, Page]:
             p = pdf.pages[i]
             page = Page(page_no=i + 1, width=float(p.width), height=float(p.height),
                         method="text-layer", confidence=1.0, engine_version=_pdfplumber_version(),
-                        source=f"{path}#page={i + 1}")
+                        source=printable(f"{path}#page={i + 1}"))
             page.lines = chars_to_lines(p.chars, i + 1)
             p.flush_cache()
             out[i] = page
@@ -127,9 +128,36 @@ def _pdfplumber_version() -> str:
     return f"pdfplumber {pdfplumber.__version__}"
 
 
+UNREADABLE = "unreadable"    # Page.method of an image page that could not be decoded
+
+
 def read_ocr_page(src: PageSource, engine: str, dpi: int, image_dir: Optional[str]) -> Page:
+    """OCR one page. A frame of an image file that cannot be decoded (one
+    damaged frame of a multi-page TIFF, one broken scan in a folder) gives an
+    empty page with method "unreadable", confidence 0 and the reason in
+    ``engine_version``, so the good frames are kept and the issue is flagged
+    (``unreadable_flags``)."""
     from pipeline.read import ocr
-    return ocr.read_page(src, engine=engine, dpi=dpi, image_dir=image_dir)
+    eng = ocr.get_engine(engine) if isinstance(engine, str) else engine  # engine errors fail the input
+    try:
+        return ocr.read_page(src, engine=eng, dpi=dpi, image_dir=image_dir)
+    except Exception as exc:
+        if src.kind == "pdf":
+            raise
+        label = printable(ocr.page_source_label(src))
+        frame = f"frame {src.index + 1}" if "#frame=" in label else "image"
+        return Page(page_no=src.page_no, width=0.0, height=0.0, method=UNREADABLE, confidence=0.0,
+                    engine_version=f"{frame} unreadable: {one_line(exc)[:200]}", source=label)
+
+
+def unreadable_flags(pages: list[Page]) -> list[str]:
+    """Issue flags naming the pages (frames) that could not be decoded."""
+    out = []
+    for p in pages:
+        if p.method == UNREADABLE:
+            out.append(f"unreadable-frame-{p.source.rsplit('#frame=', 1)[1]}" if "#frame=" in p.source
+                       else f"unreadable-page-{p.page_no}")
+    return out
 
 
 def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
