@@ -16,7 +16,7 @@ import sqlite_utils
 from pipeline.archive import entities, search
 from pipeline.models import Issue
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: issues.doc_type, issues.doc_no
 LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
 
 SCHEMA = """
@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS issues (
     disclosure TEXT,
     recipients TEXT,                -- JSON list
     cc TEXT,                        -- JSON list
+    doc_type TEXT,                  -- bulletin | official_document | report | other
+    doc_no TEXT,                    -- 文号 of a 公文, as printed
     page_count INTEGER,
     article_count INTEGER,
     toc TEXT,                       -- JSON list of 本期提要 entries
@@ -116,6 +118,7 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA journal_mode=WAL")
     db.conn.execute("PRAGMA busy_timeout=30000")
     db.conn.executescript(SCHEMA)
+    _add_columns(db.conn, "issues", {"doc_type": "TEXT", "doc_no": "TEXT"})
     for ext in extensions():
         ext.ensure_schema(db.conn)
     return db
@@ -132,6 +135,14 @@ def article_id(issue_id: str, seq: int) -> int:
     if not 0 <= seq < 1 << ARTICLE_SEQ_BITS:
         raise ValueError(f"article sequence {seq} out of range")
     return (int(issue_id, 16) % (1 << ARTICLE_HASH_BITS)) << ARTICLE_SEQ_BITS | seq
+
+
+def _add_columns(conn, table: str, columns: dict) -> None:
+    """Bring an archive made by an older schema up to date (new nullable columns)."""
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _now() -> str:
@@ -161,12 +172,13 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             delete_issue(conn, old)
         conn.execute(
             "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
-            " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"
-            " article_count, toc, sections, flags, needs_review, confidence, methods, pipeline_version,"
-            " loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " total_no, special, date, printed_date, copies, disclosure, recipients, cc, doc_type, doc_no,"
+            " page_count, article_count, toc, sections, flags, needs_review, confidence, methods,"
+            " pipeline_version, loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [iid, doc.source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
              meta.total_no, meta.special, meta.date, meta.printed_date, meta.copies, meta.disclosure,
-             _json(meta.recipients), _json(meta.cc), len(issue.pages), len(issue.articles),
+             _json(meta.recipients), _json(meta.cc), meta.doc_type, meta.doc_no,
+             len(issue.pages), len(issue.articles),
              _json(meta.toc), _json(meta.sections), _json(meta.flags),
              int(bool(meta.flags) or issue_conf < LOW_CONFIDENCE), round(issue_conf, 4),
              ",".join(sorted({p.method for p in issue.pages})), pipeline_version, _now()],

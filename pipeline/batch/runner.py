@@ -152,12 +152,12 @@ def read_pages(doc: Document, opts: RunOptions, executor) -> list[Page]:
 
 def build_issue(doc: Document, pages: list[Page]) -> Issue:
     """layout → segment → extract on pages already read."""
-    blocks = layout_stage.layout(pages)
-    articles = segment_stage.segment(blocks)
-    meta = extract_stage.extract(blocks, articles)
+    laid = layout_stage.analyse(pages)
+    articles = segment_stage.segment(laid.blocks)
+    meta = extract_stage.extract(laid.blocks, articles)
     if pages and min(p.confidence for p in pages) < load_stage.LOW_CONFIDENCE:
         meta.flags.append("low-confidence")
-    return Issue(doc=doc, meta=meta, pages=pages, articles=articles)
+    return Issue(doc=doc, meta=meta, pages=laid.pages, articles=articles)
 
 
 def process(doc: Document, opts: RunOptions, executor=None) -> Issue:
