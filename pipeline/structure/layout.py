@@ -31,6 +31,8 @@ TABLE_SIZE = 0.85           # text-layer lines smaller than this are table cells
 TABLE_CELLS = 3             # a line with this many numeric cells is a table row
 SIGNATURE_MAX = 30          # characters of a 落款 issuer line
 RECIPIENT_LINES = 5         # lines a 主送 list may wrap over
+SUBTITLE_MAX = 20           # characters of a subtitle line under a question headline
+_QUESTION_END = re.compile(r"(什么|吗|呢|为什么|如何|怎样|怎么办|[？?])$")
 
 
 @dataclass
@@ -377,6 +379,9 @@ def analyse(pages: list[Page]) -> Layout:
             roles[i] = Role.TABLE
             continue
         roles[i] = _classify(l, t, prev, nxt, roles.get(rest[n - 1]) if n else None, g, toc_sec_norm)
+        if roles[i] == Role.TITLE and n and roles.get(rest[n - 1]) == Role.TITLE and prev is not None \
+                and _QUESTION_END.search(_norm(prev.text)) and len(t) <= SUBTITLE_MAX:
+            roles[i] = Role.SUBTITLE    # a headline put as a question is complete: the next line is a subtitle
 
     bulletin = any(r == Role.ISSUE_LINE for r in roles.values())
     masthead = "".join(_norm(seq[i].text) for i in content[:pos] if roles.get(i) == Role.MASTHEAD)
@@ -601,7 +606,7 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
         elif b.role == Role.TABLE:
             b.text = "\n".join(l.text.strip() for l in b.lines)
         elif b.role == Role.MASTHEAD:
-            b.text = join_lines([l.text for l in _masthead_order(b.lines)])
+            b.text = _masthead_text([l.text for l in _masthead_order(b.lines)])
         else:
             b.text = join_lines([l.text for l in b.lines])
     return blocks
@@ -619,6 +624,16 @@ def _masthead_order(lines: list[Line]) -> list[Line]:
         else:
             cols.append([l])
     return [l for c in cols for l in sorted(c, key=lambda l: l.box[1])]
+
+
+def _masthead_text(texts: list[str]) -> str:
+    """Joined masthead lines. The 文件 of a joint 公文 masthead stands beside the
+    stacked organs and is read last, even when OCR joined it to the first organ."""
+    texts = [_norm(t) for t in texts]
+    if len(texts) > 1 and not OFFICIAL_MASTHEAD.search(texts[-1]) \
+            and any(OFFICIAL_MASTHEAD.search(t) for t in texts[:-1]):
+        texts = [OFFICIAL_MASTHEAD.sub("", t) for t in texts] + ["文件"]
+    return join_lines(texts)
 
 
 def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
