@@ -1,0 +1,82 @@
+"""公文, old-style bulletins, reports with tables and leaflets (issue 9), generated
+born-digital and read back: the archive's fields must equal the generator's truth."""
+from __future__ import annotations
+
+import pdfplumber
+import pytest
+
+import generator as g
+from pipeline.models import Role
+from pipeline.read.text import read_text_layer
+from pipeline.structure.extract import extract, split_units
+from pipeline.structure.layout import analyse
+from pipeline.structure.segment import segment
+
+FIELDS = ["title", "publisher", "year", "issue_no", "total_no", "special", "date", "printed_date",
+          "copies", "disclosure", "recipients", "cc", "doc_type", "doc_no"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every document spec rendered and read once: {id: (truth, layout, articles, meta)}."""
+    d = tmp_path_factory.mktemp("docs")
+    out = {}
+    for spec in g.document_specs():
+        path = d / f"{spec.id}-digital.pdf"
+        truth = g.render_document(spec, path)
+        with pdfplumber.open(str(path)) as pdf:
+            n = len(pdf.pages)
+        pages = [p for _, p in sorted(read_text_layer(str(path), range(n)).items())]
+        laid = analyse(pages)
+        articles = segment(laid.blocks)
+        out[spec.id] = (truth, laid, articles, extract(laid.blocks, articles))
+    return out
+
+
+@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04"])
+def test_metadata_equals_truth(built, doc_id):
+    truth, _, _, meta = built[doc_id]
+    got = {f: getattr(meta, f) for f in FIELDS}
+    assert got == {f: truth["issue"][f] for f in FIELDS}
+
+
+@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04"])
+def test_articles_equal_truth(built, doc_id):
+    truth, _, articles, _ = built[doc_id]
+    keys = ["section", "title", "subtitle", "body", "page_start", "page_end"]
+    assert [{k: getattr(a, k) for k in keys} for a in articles] == \
+        [{k: t[k] for k in keys} for t in truth["articles"]]
+
+
+def test_official_document_parts(built):
+    truth, laid, articles, meta = built["doc01"]
+    roles = {b.role: b.text for b in laid.blocks}
+    assert roles[Role.DOC_NO] == "江发改财〔2023〕15号"
+    assert not any("〔2023〕" in a.title or "〔2023〕" in a.body for a in articles)   # the 文号 is no article text
+    assert "no-issue-no" not in meta.flags and meta.doc_no == truth["issue"]["doc_no"]
+
+
+def test_serial_number_is_not_an_issue_number(built):
+    _, laid, _, meta = built["doc02"]
+    serial = [b for b in laid.blocks if "0002798" in b.text]
+    assert serial == [] and meta.issue_no == 93   # the serial is a running header, not the 期号
+    assert "0002798" in laid.pages[0].text        # ... but stays in the page text
+
+
+def test_table_is_never_a_title(built):
+    _, laid, articles, _ = built["doc03"]
+    assert len(articles) == 1
+    assert not any(b.role in (Role.TITLE, Role.SECTION) and "第二十条" in b.text for b in laid.blocks)
+
+
+def test_leaflet_is_flagged_and_not_split(built):
+    _, _, articles, meta = built["doc04"]
+    assert len(articles) == 1 and "unknown-document-type" in meta.flags
+    assert (meta.title, meta.publisher, meta.year) == (None, None, None)
+
+
+def test_enumeration_inside_an_addressee_stays_one_item():
+    assert split_units("各省、自治区、直辖市发展改革委，国家税务总局各省税务局：".rstrip("：")) == \
+        ["各省、自治区、直辖市发展改革委", "国家税务总局各省税务局"]
+    assert split_units("局领导，机关各处（室）、局属各单位") == ["局领导", "机关各处（室）", "局属各单位"]
+    assert split_units("教育局，教育局。") == ["教育局"]
