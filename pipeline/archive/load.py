@@ -15,9 +15,10 @@ import sqlite_utils
 
 from pipeline.archive import entities, search
 from pipeline.models import Issue
+from pipeline.structure import review
 
 SCHEMA_VERSION = 2   # 2: issues.doc_type, issues.doc_no
-LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
+LOW_CONFIDENCE = review.LOW_CONFIDENCE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS issues (
@@ -180,7 +181,7 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
              _json(meta.recipients), _json(meta.cc), meta.doc_type, meta.doc_no,
              len(issue.pages), len(issue.articles),
              _json(meta.toc), _json(meta.sections), _json(meta.flags),
-             int(bool(meta.flags) or issue_conf < LOW_CONFIDENCE), round(issue_conf, 4),
+             int(review.needs_review(issue_conf, meta.flags)), round(issue_conf, 4),
              ",".join(sorted({p.method for p in issue.pages})), pipeline_version, _now()],
         )
         conn.executemany(
@@ -188,7 +189,7 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             " engine_version, dpi, rotation, skew, width, height, image_path, source)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(f"{iid}-{p.page_no}", iid, p.page_no, p.text, p.method, round(p.confidence, 4),
-              int(p.confidence < LOW_CONFIDENCE), p.engine_version, p.dpi, p.rotation,
+              int(review.needs_review(p.confidence)), p.engine_version, p.dpi, p.rotation,
               round(p.skew, 3), p.width, p.height, p.image_path, p.source)
              for p in issue.pages],
         )
@@ -199,7 +200,7 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             [(article_id(iid, a.seq), iid, a.seq, a.section, a.title, a.subtitle, a.body,
               a.page_start, a.page_end, a.event_date, _json(a.event_dates),
               json.dumps([[round(v, 1) for v in b] for b in a.boxes]), round(a.confidence, 4),
-              int(a.confidence < LOW_CONFIDENCE), int(a.run_in))
+              int(review.needs_review(a.confidence)), int(a.run_in))
              for a in issue.articles],
         )
         for ext in extensions():

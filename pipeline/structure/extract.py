@@ -13,6 +13,7 @@ from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date
 from pipeline.lexicon import (DATE, DOC_NO, FOOTER_LABEL, FOOTER_START, HAN, ISSUE_ORDINAL, ISSUE_PAREN,
                               UNIT_END, addressee_like)
 from pipeline.models import Article, Block, DocType, IssueMeta, Role
+from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
@@ -132,12 +133,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         m = _YEAR.search(title)
         meta.year = cn_number(m.group(1)) if m else None
     meta.toc = toc_entries(blocks)
-    if not meta.title and meta.doc_type in (DocType.BULLETIN, DocType.OFFICIAL):
-        meta.flags.append("no-masthead")
-    if meta.doc_type == DocType.BULLETIN and meta.issue_no is None and meta.special is None:
-        meta.flags.append("no-issue-no")
-    if meta.doc_type == DocType.OTHER:
-        meta.flags.append("unknown-document-type")
+    meta.flags = review.issue_flags(meta)
     return meta
 
 

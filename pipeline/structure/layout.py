@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from pipeline.lexicon import (BULLET, DATE, DECOR, DOC_NO, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
                               IN_ARTICLE_HEADING, ISSUE_LINE, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, PAGE_NUMBER,
-                              SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
+                              REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
 VERSION = 4
@@ -329,6 +329,15 @@ def analyse(pages: list[Page]) -> Layout:
             break
         pos += 1
 
+    # a large title at the top of a report or 公文 without masthead is no masthead
+    front_roles = {roles.get(i) for i in content[:pos]}
+    top = [i for i in content[:pos] if roles.get(i) == Role.MASTHEAD]
+    top_text = "".join(_norm(seq[i].text) for i in top)
+    if top and not front_roles & {Role.ISSUE_LINE, Role.DOC_NO} and not OFFICIAL_MASTHEAD.search(top_text) \
+            and (REPORT_TITLE.search(top_text) or OFFICIAL_TITLE.search(top_text)):
+        for i in top:
+            roles[i] = Role.TITLE
+
     # footer block: from the first footer keyword line near the end
     footer_from = None
     tail_pages = {p.page_no for p in pages[-2:]}
@@ -536,7 +545,9 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
                               and abs(prev.size - size) < 0.15 * max(prev.size, size))
-        if larger and (l.centered or l.bold or same_as_prev_title):
+        # (the first line under the front matter in larger type is a headline even
+        # when a scan's box runs wide)
+        if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
             return Role.TITLE
