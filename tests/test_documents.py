@@ -80,3 +80,16 @@ def test_enumeration_inside_an_addressee_stays_one_item():
         ["各省、自治区、直辖市发展改革委", "国家税务总局各省税务局"]
     assert split_units("局领导，机关各处（室）、局属各单位") == ["局领导", "机关各处（室）", "局属各单位"]
     assert split_units("教育局，教育局。") == ["教育局"]
+
+
+def test_joint_issuers_on_one_line_and_a_letter_spaced_issuer():
+    from pipeline.models import Block, IssueMeta, Line
+    from pipeline.structure.extract import _signature
+
+    def sig(*texts):
+        return [Block(Role.SIGNATURE, [Line(text=t, box=(300, 600 + 30 * k, 500, 616 + 30 * k), page_no=1, size=16)
+                                       for k, t in enumerate(texts)])]
+    meta = IssueMeta()
+    assert _signature(meta, sig("江北市发展改革委  江北市财政局", "2023年3月15日")) == "江北市发展改革委、江北市财政局"
+    assert meta.date == "2023-03-15"
+    assert _signature(IssueMeta(), sig("国 防 部", "二〇一二年十二月十二日")) == "国防部"

@@ -148,12 +148,17 @@ def _signature(meta: IssueMeta, sig: list[Block]):
     issuers = []
     for b in sig:
         for l in b.lines:
-            t = re.sub(r"\s+", "", l.text)
-            d = parse_date(t)
+            d = parse_date(re.sub(r"\s+", "", l.text))
             if d:
                 meta.date = meta.date or d
-            elif UNIT_END.search(t) and re.fullmatch(f"[{HAN}（）()]+", t):
-                issuers.append(t)
+                continue
+            # joint issuers may share a line, set apart by spaces (a letter-spaced name may not)
+            parts = l.text.split()
+            if any(len(p) < 3 for p in parts):
+                parts = ["".join(parts)]
+            for t in parts:
+                if UNIT_END.search(t) and re.fullmatch(f"[{HAN}（）()]+", t):
+                    issuers.append(t)
     return "、".join(issuers) or None
 
 

@@ -30,8 +30,21 @@ TOP_ZONE = 0.2              # share of page 1's height where a running header ab
 TABLE_SIZE = 0.85           # text-layer lines smaller than this are table cells, captions or notes
 TABLE_CELLS = 3             # a line with this many numeric cells is a table row
 SIGNATURE_MAX = 30          # characters of a 落款 issuer line
+SIGNATURE_TAIL = 4          # lines from the end of the text within which a bare date is the 成文日期
 RECIPIENT_LINES = 5         # lines a 主送 list may wrap over
 SUBTITLE_MAX = 20           # characters of a subtitle line under a question headline
+HEADLINE_SIZE = 1.1         # a headline is set at least this much larger than the body
+SAME_SIZE = 0.15            # relative size difference within which two lines are set in one size
+TITLE_GAP = 1.2             # a wrapped title's next line starts within this many of its own sizes
+SHORT_LINE = 1.5            # a line ending this many body sizes short of the right margin ends its paragraph
+INDENT = 0.96               # a paragraph's first line is indented by about one character (or more)
+SECTION_CHARS = 12          # characters of a section heading at most
+TITLE_CHARS = 40            # characters of one printed title line at most
+SECTION_INDENT = 2.5        # a section heading starts within this many body sizes of the left margin
+HEADER_SIZE = 1.05          # a running header is no larger than the body
+MARGIN_JITTER = 5.0         # points by which OCR boxes of lines starting at one margin differ
+BODY_SIZE_TOL = 0.2         # share of the body size within which a long line counts as body text
+ROW_OVERLAP = 0.6           # share of the smaller box height two OCR boxes overlap to be one printed row
 _QUESTION_END = re.compile(r"(什么|吗|呢|为什么|如何|怎样|怎么办|[？?])$")
 
 
@@ -103,8 +116,8 @@ def _densest(xs: list[float], tol: float, prefer_low: bool) -> float:
 def _margins(lines: list[Line]) -> tuple[float, float]:
     """Where most long lines start and end (OCR boxes jitter by a few points)."""
     lines = [l for l in lines if not BULLET.match(l.text)] or lines
-    return (_densest([l.box[0] for l in lines], 5.0, True),
-            _densest([l.box[2] for l in lines], 5.0, False))
+    return (_densest([l.box[0] for l in lines], MARGIN_JITTER, True),
+            _densest([l.box[2] for l in lines], MARGIN_JITTER, False))
 
 
 def measure(pages: list[Page]) -> Geometry:
@@ -115,7 +128,7 @@ def measure(pages: list[Page]) -> Geometry:
             weights[round(l.size * 2) / 2] += len(l.text)
     body = weights.most_common(1)[0][0] if weights else 12.0
     long_lines = [l for p in pages for l in p.lines
-                  if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
+                  if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * BODY_SIZE_TOL]
     if len([l for l in long_lines if not BULLET.match(l.text)]) >= 3:
         left, right = _margins(long_lines)
     else:
@@ -173,7 +186,7 @@ def merge_rows(lines: list[Line]) -> list[Line]:
             rh = r.box[3] - r.box[1]
             apart = all(l.box[0] >= x.box[2] - 0.3 * l.size or l.box[2] <= x.box[0] + 0.3 * l.size
                         for x in row)
-            if overlap > 0.6 * min(h, rh) and apart and l.page_no == r.page_no:
+            if overlap > ROW_OVERLAP * min(h, rh) and apart and l.page_no == r.page_no:
                 row.append(l)
                 break
         else:
@@ -289,7 +302,7 @@ def analyse(pages: list[Page]) -> Layout:
             roles[i] = Role.PAGE_NUMBER
         elif (l.page_no > pages[0].page_no and l.box[1] < p.height * HEADER_ZONE and len(pages) > 2
               and header_counts[re.sub(r"\d+", "#", _norm(l.text))] >= max(2, len(pages) // 2)
-              and l.size <= g.body_size * 1.05 and not l.text.rstrip().endswith(tuple(END_PUNCT))):
+              and l.size <= g.body_size * HEADER_SIZE and not l.text.rstrip().endswith(tuple(END_PUNCT))):
             roles[i] = Role.RUNNING_HEADER
 
     content = [i for i in range(len(seq)) if i not in roles]
@@ -446,14 +459,15 @@ def _mark_recipients(seq, rest, roles, g, official: bool) -> None:
 
 
 def _mark_signature(seq, rest, roles) -> None:
-    """落款: a bare date line after the text and the issuer lines right above it."""
+    """落款: a bare date line and the issuer lines right above it, at the end of
+    the text or, when attachments follow, wherever a unit name stands over it."""
     body = [i for i in rest if roles[i] in (Role.BODY, Role.TITLE, Role.SECTION)]
-    for back, i in enumerate(reversed(body[-4:])):
+    for k in range(len(body) - 1, -1, -1):
+        i = body[k]
         t = _norm(seq[i].text)
         m = DATE.search(t)
         if not (m and len(t) - len(m.group(0)) <= 2):
             continue
-        k = body.index(i)
         issuers = []
         while k - 1 - len(issuers) >= 0 and len(issuers) < 3:
             j = body[k - 1 - len(issuers)]
@@ -462,6 +476,9 @@ def _mark_signature(seq, rest, roles) -> None:
                     or re.search(r"[:：0-9]", u):
                 break
             issuers.append(j)
+        near_end = k >= len(body) - SIGNATURE_TAIL
+        if not near_end and not (issuers and UNIT_END.search(_norm(seq[issuers[0]].text))):
+            continue
         for j in [i] + issuers:
             roles[j] = Role.SIGNATURE
         return
@@ -524,11 +541,11 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     size = l.size
     bare = strip_decoration(t)
     ends_punct = t.endswith(tuple(END_PUNCT))
-    short = len(bare) <= 12
-    if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= 40:
+    short = len(bare) <= SECTION_CHARS
+    if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= TITLE_CHARS:
         return Role.SUBTITLE
     if (prev_role == Role.TITLE and l.centered and re.match(r"^[一\-－]", t) and prev is not None
-            and size < 0.92 * prev.size and len(t) <= 40):
+            and size < 0.92 * prev.size and len(t) <= TITLE_CHARS):
         return Role.SUBTITLE   # OCR read the dash ―― as 一 or -
     if bare and bare in toc_secs and short:
         return Role.SECTION
@@ -536,25 +553,25 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
         return Role.BODY
     if short and _DECORATED.match(t) and not ends_punct:
         return Role.SECTION
-    larger = size >= g.body_size * 1.1
+    larger = size >= g.body_size * HEADLINE_SIZE
     # section heading: short, not a sentence, set apart by font/colour, not centred
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
-            and l.box[0] <= g.left_of(l) + 2.5 * g.body_size):
+            and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size):
         return Role.SECTION
     if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
-                              and abs(prev.size - size) < 0.15 * max(prev.size, size))
+                              and abs(prev.size - size) < SAME_SIZE * max(prev.size, size))
         # (the first line under the front matter in larger type is a headline even
         # when a scan's box runs wide)
         if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)):
             return Role.TITLE
-        if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
+        if l.centered and (l.bold or l.color == "red") and len(t) <= TITLE_CHARS:
             return Role.TITLE
         if same_as_prev_title and l.centered:
             return Role.TITLE
         # a body-size title: a short centred line between paragraphs
-        if l.centered and len(t) <= 40 and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
+        if l.centered and len(t) <= TITLE_CHARS and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
                 and prev is not None and nxt is not None \
                 and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
                 and nxt.box[0] >= g.left_of(nxt) + g.body_size * 1.2:
@@ -564,12 +581,12 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
 
 def _ends_paragraph(line: Line, g: Geometry) -> bool:
     """A line that stops well short of the right margin ends its paragraph."""
-    return line.box[2] < g.right_of(line) - 1.5 * g.body_size
+    return line.box[2] < g.right_of(line) - SHORT_LINE * g.body_size
 
 
 def _starts_paragraph(line: Line, g: Geometry) -> bool:
     """Indented (by the customary two characters; a scan's jitter allowed) from the margin."""
-    return line.box[0] >= g.left_of(line) + 0.96 * line.size
+    return line.box[0] >= g.left_of(line) + INDENT * line.size
 
 
 def join_lines(texts: list[str]) -> str:
@@ -650,8 +667,8 @@ def _masthead_text(texts: list[str]) -> str:
 def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
     prev = block.lines[-1]
     if role == Role.TITLE:
-        return l.page_no == prev.page_no and abs(l.size - prev.size) < 0.15 * max(l.size, prev.size) and \
-            (l.box[1] - prev.box[3]) < 1.2 * l.size
+        return l.page_no == prev.page_no and abs(l.size - prev.size) < SAME_SIZE * max(l.size, prev.size) and \
+            (l.box[1] - prev.box[3]) < TITLE_GAP * l.size
     if role == Role.TOC_ENTRY:
         # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
         return not BULLET.match(l.text) and prev.box[2] > g.right_of(prev) - 2 * prev.size
