@@ -33,14 +33,14 @@ def built(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04"])
+@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04", "doc05", "doc06"])
 def test_metadata_equals_truth(built, doc_id):
     truth, _, _, meta = built[doc_id]
     got = {f: getattr(meta, f) for f in FIELDS}
     assert got == {f: truth["issue"][f] for f in FIELDS}
 
 
-@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04"])
+@pytest.mark.parametrize("doc_id", ["doc01", "doc02", "doc03", "doc04", "doc05", "doc06"])
 def test_articles_equal_truth(built, doc_id):
     truth, _, articles, _ = built[doc_id]
     keys = ["section", "title", "subtitle", "body", "page_start", "page_end"]

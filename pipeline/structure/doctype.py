@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from pipeline.lexicon import OFFICIAL_MASTHEAD, OFFICIAL_TITLE, REPORT_TITLE
+from pipeline.lexicon import BULLETIN_MASTHEAD, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, REPORT_TITLE
 from pipeline.models import Block, DocType, Role
-
-_BULLETIN_WORDS = re.compile(r"简报|简讯|快报|动态|通讯|信息|专报|要情|情况反映|工作交流")
 
 
 def _norm(t: str) -> str:
@@ -40,7 +38,7 @@ def doc_type(blocks: list[Block]) -> str:
     mast = masthead(blocks)
     if mast and OFFICIAL_MASTHEAD.search(mast) or Role.DOC_NO in roles:
         return DocType.OFFICIAL
-    if Role.ISSUE_LINE in roles or (mast and _BULLETIN_WORDS.search(mast)):
+    if Role.ISSUE_LINE in roles or (mast and BULLETIN_MASTHEAD.search(mast)):
         return DocType.BULLETIN
     title = document_title(blocks) or ""
     if title and OFFICIAL_TITLE.search(title) and (Role.RECIPIENTS in roles or Role.SIGNATURE in roles):

@@ -11,7 +11,7 @@ import re
 
 from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date
 from pipeline.lexicon import (DATE, DOC_NO, FOOTER_LABEL, FOOTER_START, HAN, ISSUE_ORDINAL, ISSUE_PAREN,
-                              UNIT_END, addressee_like)
+                              OFFICIAL_MASTHEAD, UNIT_END, addressee_like)
 from pipeline.models import Article, Block, DocType, IssueMeta, Role
 from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
@@ -121,7 +121,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
     printed_by = _footer(meta, [b for b in blocks if b.role == Role.FOOTER], has_recipients=bool(recipients))
     meta.recipients = recipients + [u for u in meta.recipients if u not in recipients]
     if meta.doc_type in (DocType.OFFICIAL, DocType.REPORT) and meta.publisher is None:
-        meta.publisher = signed or printed_by
+        meta.publisher = signed or _organs(blocks) or printed_by
     title = document_title(blocks) or ""
     if meta.doc_type == DocType.REPORT:
         m = re.match(rf"^([{HAN}（）()]{{2,30}}?)(?={NUM}{{4}}\s*年|关于)", title)
@@ -141,6 +141,19 @@ def doc_number(text: str):
     """The 文号 as printed, with the year in 〔〕 whatever brackets OCR read."""
     m = DOC_NO.search(re.sub(r"\s+", "", text))
     return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else None
+
+
+def _organs(blocks: list[Block]):
+    """The issuing organ(s) named by a 公文's masthead (``XX办公厅文件``), or None."""
+    organs = []
+    for b in blocks:
+        if b.role == Role.MASTHEAD:
+            for l in b.lines:
+                t = OFFICIAL_MASTHEAD.sub("", re.sub(r"\s+", "", l.text))
+                if t:
+                    organs.append(t)
+    ok = organs and all(UNIT_END.search(o) and re.fullmatch(f"[{HAN}（）()]+", o) for o in organs)
+    return "、".join(organs) if ok else None
 
 
 def _signature(meta: IssueMeta, sig: list[Block]):

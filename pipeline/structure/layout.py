@@ -13,7 +13,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from pipeline.lexicon import (BULLET, DATE, DECOR, DOC_NO, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
+from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
                               IN_ARTICLE_HEADING, ISSUE_LINE, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, PAGE_NUMBER,
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
@@ -342,12 +342,14 @@ def analyse(pages: list[Page]) -> Layout:
             break
         pos += 1
 
-    # a large title at the top of a report or 公文 without masthead is no masthead
+    # a large title at the top of a report, a 公文 or a leaflet is no masthead: a
+    # masthead has a 期号, a 文号 or a date under it, ends in 文件 or names a bulletin
     front_roles = {roles.get(i) for i in content[:pos]}
     top = [i for i in content[:pos] if roles.get(i) == Role.MASTHEAD]
     top_text = "".join(_norm(seq[i].text) for i in top)
     if top and not front_roles & {Role.ISSUE_LINE, Role.DOC_NO} and not OFFICIAL_MASTHEAD.search(top_text) \
-            and (REPORT_TITLE.search(top_text) or OFFICIAL_TITLE.search(top_text)):
+            and (REPORT_TITLE.search(top_text) or OFFICIAL_TITLE.search(top_text)
+                 or (Role.PUBLISHER_DATE not in front_roles and not BULLETIN_MASTHEAD.search(top_text))):
         for i in top:
             roles[i] = Role.TITLE
 

@@ -59,9 +59,9 @@ class DocumentSpec:
     year: Optional[int] = None
     table: list[list[str]] = field(default_factory=list)
     table_after: int = 1
+    title_size: float = 22.0
 
 
-TITLE_SIZE = 22.0
 MAST_SIZE = 34.0
 TABLE_SIZE = 11.0
 
@@ -84,7 +84,7 @@ def _paragraphs(lay: _Layout, paras, art: int):
 
 def _title(lay: _Layout, spec: DocumentSpec, art: int):
     for t in spec.title_lines or [spec.title]:
-        _centered(lay, t, HEI, TITLE_SIZE, TITLE_SIZE * 1.5, art=art, role="title")
+        _centered(lay, t, HEI, spec.title_size, spec.title_size * 1.5, art=art, role="title")
     if spec.subtitle:
         _centered(lay, "——" + spec.subtitle, BODY, BODY_SIZE, 28, art=art, role="subtitle")
     lay.y += 10
@@ -127,7 +127,7 @@ def _official_front(lay: _Layout, spec: DocumentSpec):
 def _signature(lay: _Layout, spec: DocumentSpec):
     lay.y += 30
     y, m, d = (int(x) for x in spec.date.split("-"))
-    lines = list(spec.issuers) + [f"{y}年{m}月{d}日"]
+    lines = list(spec.issuers) + [cn_date(spec.date) if not spec.issuers else f"{y}年{m}月{d}日"]
     for t in lines:
         w = _text_width(t, BODY, BODY_SIZE)
         _line(lay, t, BODY, BODY_SIZE, RIGHT - 4 * BODY_SIZE - w, 29, art=0, role="signature")
@@ -240,7 +240,7 @@ def document_truth(spec: DocumentSpec, lay: _Layout, inputs: list[dict]) -> dict
     official = spec.kind == OFFICIAL
     mast = ("".join(spec.organs) + "文件" if official else
             "".join(spec.masthead_lines) if spec.kind == BULLETIN else None)
-    publisher = "、".join(spec.issuers) if official else spec.publisher
+    publisher = spec.publisher or ("、".join(spec.issuers) if official else None)
     year = int(spec.date[:4]) if spec.date else spec.year
     return {
         "id": spec.id,
@@ -295,6 +295,20 @@ def document_specs() -> list[DocumentSpec]:
             table=[["第二十条第（一）项"], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
                    ["规章", "0", "0", "0"], ["行政规范性文件", "12", "5", "40"]],
             table_after=4),
+        DocumentSpec(
+            # one organ, a two-line title, no issuer printed over the date (only a seal):
+            # the organ of the masthead issued it; the text runs onto a second page
+            id="doc05", kind=OFFICIAL, organs=["江北市人民政府办公室"], doc_no="江政办发〔2024〕3号",
+            title="江北市人民政府办公室关于印发江北市公共机构节能降碳行动方案的通知",
+            title_lines=["江北市人民政府办公室关于印发江北市", "公共机构节能降碳行动方案的通知"],
+            recipients=["各县（市、区）人民政府", "市政府各部门"], publisher="江北市人民政府办公室",
+            paragraphs=["《江北市公共机构节能降碳行动方案》已经市政府同意，现印发给你们，请认真贯彻执行。"]
+            + [_BODY * 3] * 5,
+            date="2024-01-08", cc=["市委各部门"], printed_by="江北市人民政府办公室", printed_date="2024-01-09"),
+        DocumentSpec(
+            # a leaflet whose title is set as large as a masthead
+            id="doc06", kind=OTHER, title="节约用水", title_size=40.0,
+            paragraphs=["水是生命之源。" + _BODY, "请大家节约每一滴水。" + _BODY]),
         DocumentSpec(
             id="doc04", kind=OTHER, title="节约能源从我做起", subtitle="致全市居民的一封信",
             paragraphs=["问：家庭怎样节约用电？", "答：随手关灯，空调温度夏季不低于二十六度。" + _BODY,
