@@ -93,3 +93,35 @@ def test_joint_issuers_on_one_line_and_a_letter_spaced_issuer():
     assert _signature(meta, sig("江北市发展改革委  江北市财政局", "2023年3月15日")) == "江北市发展改革委、江北市财政局"
     assert meta.date == "2023-03-15"
     assert _signature(IssueMeta(), sig("国 防 部", "二〇一二年十二月十二日")) == "国防部"
+
+
+def _page(lines):
+    """A page of (text, size, centred) lines on A4 with a 79–527 pt text block."""
+    from pipeline.models import Line, Page
+    page, y = Page(page_no=1, width=595.0, height=842.0), 80.0
+    for text, size, centred in lines:
+        w = len(text) * size
+        x0 = (79 + 527) / 2 - w / 2 if centred else 79 + 2 * size
+        x1 = x0 + w if centred else 527
+        page.lines.append(Line(text=text, box=(x0, y, x1, y + size), page_no=1, size=size, color="red"
+                               if size > 30 else "black"))
+        y += size * 1.8
+    return page
+
+
+BODY = "会议指出，要认真贯彻落实上级部署要求，扎实推进各项工作，确保取得实效，为全年目标任务完成打下坚实基础。"
+
+
+@pytest.mark.parametrize("issue_line, issue_no, total_no", [
+    ("（93）", 93, None), ("( 2 )", 2, None), ("第10期", 10, None), ("材料之三", 3, None),
+    ("第3期（总第45期）", 3, 45), ("2023年第十二期  总第125期", 12, 125)])
+def test_issue_number_forms(issue_line, issue_no, total_no):
+    page = _page([("№ 0002798", 12, False), ("中共江北市委", 36, True), ("常委扩大会议简报", 40, True),
+                  (issue_line, 16, True), ("二〇二三年十月二十五日", 16, True),
+                  ("市委召开常委扩大会议", 22, True), (BODY, 16, False), (BODY, 16, False)])
+    laid = analyse([page])
+    articles = segment(laid.blocks)
+    meta = extract(laid.blocks, articles)
+    assert (meta.title, meta.issue_no, meta.total_no, meta.date, meta.doc_type) == \
+        ("中共江北市委常委扩大会议简报", issue_no, total_no, "2023-10-25", "bulletin")
+    assert [a.title for a in articles] == ["市委召开常委扩大会议"]
