@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
-                              IN_ARTICLE_HEADING, ISSUE_LINE, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, PAGE_NUMBER,
+                              IN_ARTICLE_HEADING, ISSUE_LINE, ISSUE_ORDINAL, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, PAGE_NUMBER,
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
@@ -324,8 +324,8 @@ def analyse(pages: list[Page]) -> Layout:
             saw_masthead = True
         elif saw_masthead and DOC_NO.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.DOC_NO
-        elif ISSUE_LINE.search(t) and len(t) <= 30:
-            roles[content[pos]] = Role.ISSUE_LINE
+        elif ISSUE_LINE.search(t) and len(t) <= 30 and (saw_masthead or not ISSUE_ORDINAL.match(t)):
+            roles[content[pos]] = Role.ISSUE_LINE   # (材料之三 is a 期号 only under a masthead)
         elif DATE.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
