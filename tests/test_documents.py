@@ -125,3 +125,25 @@ def test_issue_number_forms(issue_line, issue_no, total_no):
     assert (meta.title, meta.issue_no, meta.total_no, meta.date, meta.doc_type) == \
         ("中共江北市委常委扩大会议简报", issue_no, total_no, "2023-10-25", "bulletin")
     assert [a.title for a in articles] == ["市委召开常委扩大会议"]
+
+
+def test_doc_type_and_doc_no_are_archived(built, tmp_path):
+    import sqlite3
+
+    from pipeline.archive.load import load_issue, open_db
+    from pipeline.models import Document, Issue
+    truth, laid, articles, meta = built["doc01"]
+    old = sqlite3.connect(tmp_path / "a.db")       # an archive made before the columns existed
+    old.execute("CREATE TABLE issues (id TEXT PRIMARY KEY, source_path TEXT NOT NULL, source_sha256 TEXT NOT NULL,"
+                " title TEXT, publisher TEXT, year INTEGER, issue_no INTEGER, total_no INTEGER, special TEXT,"
+                " date TEXT, printed_date TEXT, copies INTEGER, disclosure TEXT, recipients TEXT, cc TEXT,"
+                " page_count INTEGER, article_count INTEGER, toc TEXT, sections TEXT, flags TEXT,"
+                " needs_review INTEGER NOT NULL DEFAULT 0, confidence REAL, methods TEXT,"
+                " pipeline_version TEXT, loaded_at TEXT)")
+    old.commit()
+    old.close()
+    db = open_db(tmp_path / "a.db")
+    doc = Document(doc_id="00000000000000d1", source_path="doc01-digital.pdf", sha256="0" * 64, kind="pdf")
+    iid = load_issue(db, Issue(doc=doc, meta=meta, pages=laid.pages, articles=articles))
+    row = db.conn.execute("SELECT doc_type, doc_no, needs_review FROM issues WHERE id = ?", [iid]).fetchone()
+    assert row == ("official_document", "江发改财〔2023〕15号", 0)
