@@ -14,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 
 META_FIELDS = ["title", "publisher", "year", "issue_no", "total_no", "special", "date",
                "printed_date", "copies", "disclosure", "recipients", "cc"]
+OPTIONAL_FIELDS = ["doc_type", "doc_no"]
 TITLE_MATCH = 0.8   # normalised similarity for a predicted title to count as the same article
 
 
@@ -52,7 +53,8 @@ def score_issue(db, issue_id: str, truth: dict) -> dict:
     cols = [d[0] for d in conn_row.description]
     row = dict(zip(cols, conn_row.fetchone()))
     meta_ok = {}
-    for f in META_FIELDS:
+    # doc_type and doc_no are scored where the truth has them (the real corpus)
+    for f in META_FIELDS + [f for f in OPTIONAL_FIELDS if f in truth["issue"]]:
         v = row.get(f)
         if f in ("recipients", "cc"):
             v = json.loads(v) if v else []
@@ -82,7 +84,7 @@ def score_issue(db, issue_id: str, truth: dict) -> dict:
         d, n = cer_parts(ptext.get(p["page_no"], ""), p["text"])
         pd_, pn = pd_ + d, pn + n
     return {
-        "meta_correct": sum(meta_ok.values()), "meta_total": len(META_FIELDS),
+        "meta_correct": sum(meta_ok.values()), "meta_total": len(meta_ok),
         "meta_wrong": [f for f, ok in meta_ok.items() if not ok],
         "articles_pred": len(pred), "articles_truth": len(tarts), "matched": tp,
         "precision": precision, "recall": recall, "f1": f1,

@@ -128,7 +128,23 @@ def event_dates(text: str, issue_date: Optional[str]) -> list[str]:
 # print conventions of bulletins and 公文
 
 PAGE_NUMBER = re.compile(r"^[\s\-—–－一_~·•.]*(第\s*)?[0-9]{1,3}(\s*页)?[\s\-—–－一_~·•.]*$")
-ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|^\(?（?\s*\d+\s*）?\)?$")
+# 期号 forms: 第10期, 特刊/增刊, 总第 N 期, a bare bracketed number under the masthead (（93）, ( 2 )),
+# 材料之三
+ISSUE_PAREN = re.compile(r"^[（(]\s*([0-9０-９]{1,4}|[〇零一二三四五六七八九十百两]{1,5})\s*[)）]$")
+ISSUE_ORDINAL = re.compile(r"^[\u4e00-\u9fff]{0,6}之\s*([0-9]{1,3}|[一二三四五六七八九十百两]{1,4})$")
+ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|"
+                        r"^\(?（?\s*\d+\s*）?\)?$|" + ISSUE_PAREN.pattern + "|" + ISSUE_ORDINAL.pattern)
+# a serial number printed on the copy (№ 0002798, 编号：…, No. 12): never a 期号
+SERIAL = re.compile(r"^(№|N\s*[°ºo]\.?|NO\.?|编\s*号)\s*[:：.]?\s*[0-9A-Za-z\-]+$|^0\d{3,}$")   # or a 份号 000123
+# 文号 of a 公文: issuer code, 〔year〕, number (OCR may read 〔〕 as [] 【】 ［］ or （）)
+DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（(]\s*((?:19|20)\d\d)\s*[〕\]］】）)]\s*(\d{1,5})\s*号")
+# the 发文机关标志 of a 公文 ends in 文件
+OFFICIAL_MASTHEAD = re.compile(r"文\s*件$")
+# the title of a 公文: 关于…的通知, …通报/意见/决定/函 …
+OFFICIAL_TITLE = re.compile(r"(通知|通报|意见|决定|命令|公告|通告|批复|请示|报告|函|纪要|办法|规定|方案|决议)$")
+# words that name a bulletin's masthead (when its 期号 is not printed or not read)
+BULLETIN_MASTHEAD = re.compile(r"简报|简讯|快报|动态|通讯|信息|专报|要情|情况反映|工作交流|周报|月报|旬报|内参|要讯|参考|工作$")
+REPORT_TITLE = re.compile(r"(报告|总结|汇报|调研|调查|综述|白皮书|年报|公报)")
 DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
 TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
 FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|(?:" + FOOTER_LABEL + r")\s*[:：])")

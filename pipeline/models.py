@@ -33,7 +33,19 @@ class Role:
     BODY = "body"
     FOOTER = "footer"                  # 信息公开选项, 主送/抄送, 报/送/发, 印发, 印数
     PAGE_NUMBER = "page_number"
-    RUNNING_HEADER = "running_header"
+    RUNNING_HEADER = "running_header"  # also a serial number (№ 0002798, 编号…) above the masthead
+    DOC_NO = "doc_no"                  # 文号 of a 公文: 发改办财金规〔2019〕860号
+    RECIPIENTS = "recipients"          # 主送 of a 公文: the unlabelled list ending in ： under the title
+    SIGNATURE = "signature"            # 落款 of a 公文: issuer(s) and 成文日期 under the text
+    TABLE = "table"                    # a table row or caption: body text, never a heading
+
+
+class DocType:
+    """What kind of document an input is (``IssueMeta.doc_type``)."""
+    BULLETIN = "bulletin"                    # masthead + 期号 (简报, 快报, 动态 …)
+    OFFICIAL = "official_document"           # 公文: …文件 masthead, 文号, 主送, 落款
+    REPORT = "report"                        # a titled report without masthead
+    OTHER = "other"                          # anything else: a leaflet, a standard
 
 
 @dataclass
@@ -136,6 +148,8 @@ class IssueMeta:
     toc: list[str] = field(default_factory=list)      # 本期提要 entries
     sections: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)    # e.g. "no-masthead", "no-issue-no", "low-confidence"
+    doc_type: Optional[str] = None      # DocType value
+    doc_no: Optional[str] = None        # 文号 as printed (公文 only)
 
 
 @dataclass

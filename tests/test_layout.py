@@ -5,7 +5,9 @@ points on an A4 page with a 79–527 pt text block), so these tests exercise the
 geometry rules directly.
 """
 from pipeline.structure.extract import extract
-from pipeline.structure.layout import layout
+import copy
+
+from pipeline.structure.layout import analyse, layout
 from pipeline.models import Line, Page, Role
 from pipeline.structure.segment import segment
 
@@ -64,6 +66,9 @@ def test_issue_number_publisher_and_date_on_one_line_and_footer_variants():
     p.left("江北市发展和改革委员会办公室 2023年3月16日印发", size=14)
     p.left("印数：200份", size=14)
     p.page_number("- 1 -")
+    before = copy.deepcopy(p.page)
+    laid = analyse([p.page])
+    assert p.page == before            # layout returns new pages, the input is untouched
     blocks, articles, meta = run_pages([p.page])
     assert meta.title == "工作动态"
     assert meta.issue_no == 3 and meta.year == 2023 and meta.date == "2023-03-15"
@@ -72,7 +77,7 @@ def test_issue_number_publisher_and_date_on_one_line_and_footer_variants():
     assert meta.cc == ["省发展和改革委员会"] and meta.recipients == []
     assert [a.title for a in articles] == ["我市召开一季度经济运行分析会"]
     assert articles[0].event_dates == ["2023-03-10"]
-    assert "- 1 -" not in p.page.text and "印数" in p.page.text
+    assert "- 1 -" not in laid.pages[0].text and "印数" in laid.pages[0].text
 
 
 def test_editor_note_above_the_title_joins_the_article_and_centred_decorated_sections():

@@ -17,9 +17,10 @@ import sqlite_utils
 from pipeline.archive import entities, search
 from pipeline.models import Issue
 from pipeline.read.limits import one_line, printable
+from pipeline.structure import review
 
-SCHEMA_VERSION = 1
-LOW_CONFIDENCE = 0.80   # pages/articles below this are flagged needs_review
+SCHEMA_VERSION = 2   # 2: issues.doc_type, issues.doc_no
+LOW_CONFIDENCE = review.LOW_CONFIDENCE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS issues (
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS issues (
     disclosure TEXT,
     recipients TEXT,                -- JSON list
     cc TEXT,                        -- JSON list
+    doc_type TEXT,                  -- bulletin | official_document | report | other
+    doc_no TEXT,                    -- 文号 of a 公文, as printed
     page_count INTEGER,
     article_count INTEGER,
     toc TEXT,                       -- JSON list of 本期提要 entries
@@ -118,6 +121,7 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA journal_mode=WAL")
     db.conn.execute("PRAGMA busy_timeout=30000")
     db.conn.executescript(SCHEMA)
+    _add_columns(db.conn, "issues", {"doc_type": "TEXT", "doc_no": "TEXT"})
     for ext in extensions():
         ext.ensure_schema(db.conn)
     # a read-only archive is refused here, once, not at every issue's load
@@ -137,6 +141,14 @@ def article_id(issue_id: str, seq: int) -> int:
     if not 0 <= seq < 1 << ARTICLE_SEQ_BITS:
         raise ValueError(f"article sequence {seq} out of range")
     return (int(issue_id, 16) % (1 << ARTICLE_HASH_BITS)) << ARTICLE_SEQ_BITS | seq
+
+
+def _add_columns(conn, table: str, columns: dict) -> None:
+    """Bring an archive made by an older schema up to date (new nullable columns)."""
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _now() -> str:
@@ -171,14 +183,15 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             delete_issue(conn, old)
         conn.execute(
             "INSERT INTO issues (id, source_path, source_sha256, title, publisher, year, issue_no,"
-            " total_no, special, date, printed_date, copies, disclosure, recipients, cc, page_count,"
-            " article_count, toc, sections, flags, needs_review, confidence, methods, pipeline_version,"
-            " loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " total_no, special, date, printed_date, copies, disclosure, recipients, cc, doc_type, doc_no,"
+            " page_count, article_count, toc, sections, flags, needs_review, confidence, methods,"
+            " pipeline_version, loaded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [iid, source_path, doc.sha256, meta.title, meta.publisher, meta.year, meta.issue_no,
              meta.total_no, meta.special, meta.date, meta.printed_date, meta.copies, meta.disclosure,
-             _json(meta.recipients), _json(meta.cc), len(issue.pages), len(issue.articles),
+             _json(meta.recipients), _json(meta.cc), meta.doc_type, meta.doc_no,
+             len(issue.pages), len(issue.articles),
              _json(meta.toc), _json(meta.sections), _json(meta.flags),
-             int(bool(meta.flags) or issue_conf < LOW_CONFIDENCE), round(issue_conf, 4),
+             int(review.needs_review(issue_conf, meta.flags)), round(issue_conf, 4),
              ",".join(sorted({p.method for p in issue.pages})), pipeline_version, _now()],
         )
         conn.executemany(
@@ -186,7 +199,7 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             " engine_version, dpi, rotation, skew, width, height, image_path, source)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(f"{iid}-{p.page_no}", iid, p.page_no, p.text, p.method, round(p.confidence, 4),
-              int(p.confidence < LOW_CONFIDENCE), p.engine_version, p.dpi, p.rotation,
+              int(review.needs_review(p.confidence)), p.engine_version, p.dpi, p.rotation,
               round(p.skew, 3), p.width, p.height, p.image_path, p.source)
              for p in issue.pages],
         )
@@ -197,7 +210,7 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
             [(article_id(iid, a.seq), iid, a.seq, a.section, a.title, a.subtitle, a.body,
               a.page_start, a.page_end, a.event_date, _json(a.event_dates),
               json.dumps([[round(v, 1) for v in b] for b in a.boxes]), round(a.confidence, 4),
-              int(a.confidence < LOW_CONFIDENCE), int(a.run_in))
+              int(review.needs_review(a.confidence)), int(a.run_in))
              for a in issue.articles],
         )
         for ext in extensions():

@@ -32,6 +32,7 @@ from pipeline.structure import layout as layout_stage
 from pipeline.archive import load as load_stage
 from pipeline.archive.lock import write_lock
 from pipeline.read.limits import one_line, printable
+from pipeline.structure import review
 from pipeline.structure import segment as segment_stage
 from pipeline.read import text as text_stage
 from pipeline.batch.executors import make_executor
@@ -154,13 +155,11 @@ def read_pages(doc: Document, opts: RunOptions, executor) -> list[Page]:
 
 def build_issue(doc: Document, pages: list[Page]) -> Issue:
     """layout → segment → extract on pages already read."""
-    blocks = layout_stage.layout(pages)
-    articles = segment_stage.segment(blocks)
-    meta = extract_stage.extract(blocks, articles)
-    if pages and min(p.confidence for p in pages) < load_stage.LOW_CONFIDENCE:
-        meta.flags.append("low-confidence")
-    meta.flags += text_stage.unreadable_flags(pages)
-    return Issue(doc=doc, meta=meta, pages=pages, articles=articles)
+    laid = layout_stage.analyse(pages)
+    articles = segment_stage.segment(laid.blocks)
+    meta = extract_stage.extract(laid.blocks, articles)
+    meta.flags = review.issue_flags(meta, pages)
+    return Issue(doc=doc, meta=meta, pages=laid.pages, articles=articles)
 
 
 def process(doc: Document, opts: RunOptions, executor=None) -> Issue:
@@ -176,7 +175,7 @@ def process(doc: Document, opts: RunOptions, executor=None) -> Issue:
     srcs = {s.page_no: s for s in doc.pages}
     if any(srcs[p.page_no].kind == "pdf" and srcs[p.page_no].needs_ocr and p.dpi and p.dpi < opts.dpi
            for p in pages if p.page_no in srcs):
-        issue.meta.flags.append("reduced-dpi")
+        issue.meta.flags = review.issue_flags(issue.meta, pages, reduced_dpi=True)
     _write_atomic(Path(opts.work_dir) / doc.doc_id / "issue.json",
                   {"version": pipeline_version(doc, opts), "issue": to_dict(issue)})
     return issue

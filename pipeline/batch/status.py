@@ -9,7 +9,6 @@ never loaded, or loaded by older stage versions.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Optional
 

@@ -44,6 +44,8 @@ ISSUES_COLUMNS = {
     "disclosure": "信息公开选项",
     "recipients": "主送/报/送 (JSON list)",
     "cc": "抄送 (JSON list)",
+    "doc_type": "bulletin, official_document (公文), report, or other",
+    "doc_no": "文号 of a 公文, as printed",
     "page_count": "Pages in the input",
     "article_count": "Articles segmented",
     "toc": "本期提要 entries (JSON list)",

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 
 from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date
-from pipeline.lexicon import DATE, FOOTER_LABEL, FOOTER_START, HAN, addressee_like
-from pipeline.models import Article, Block, IssueMeta, Role
+from pipeline.lexicon import (DATE, DOC_NO, FOOTER_LABEL, FOOTER_START, HAN, ISSUE_ORDINAL, ISSUE_PAREN,
+                              OFFICIAL_MASTHEAD, UNIT_END, addressee_like)
+from pipeline.models import Article, Block, DocType, IssueMeta, Role
+from pipeline.structure import review
+from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 3
+VERSION = 4
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -26,15 +29,14 @@ _ISSUE_PART = re.compile(rf"(?:{NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s
 _UNITISH = re.compile(f"[{HAN}]{{2,}}")
 
 
-def split_units(text: str) -> list[str]:
-    """Split an addressee list at ，、；。 and line breaks, but not inside brackets."""
+def _split_outside_brackets(text: str, seps: str) -> list[str]:
     items, buf, depth = [], "", 0
     for ch in text:
         if ch in "（(〔【":
             depth += 1
         elif ch in "）)〕】":
             depth = max(0, depth - 1)
-        if depth == 0 and ch in "，,、；;。\n":
+        if depth == 0 and ch in seps:
             if buf.strip():
                 items.append(buf.strip())
             buf = ""
@@ -43,6 +45,21 @@ def split_units(text: str) -> list[str]:
     if buf.strip():
         items.append(buf.strip())
     return [re.sub(r"\s+", "", i) for i in items if re.sub(r"\s+", "", i)]
+
+
+def split_units(text: str) -> list[str]:
+    """Split an addressee list at ，、；。 and line breaks, but not inside brackets.
+
+    A 、 separates units (``省委办公厅、省人大办公厅``) only when every piece is
+    a unit name; otherwise it enumerates inside one unit's name
+    (``各省、自治区、直辖市发展改革委``). Repeated items are listed once."""
+    out: list[str] = []
+    for item in _split_outside_brackets(text, "，,；;。\n"):
+        pieces = _split_outside_brackets(item, "、")
+        if len(pieces) > 1 and not all(UNIT_END.search(p) for p in pieces):
+            pieces = [item]
+        out += [p for p in pieces if p not in out]
+    return out
 
 
 def _clean_unit(t: str) -> str:
@@ -90,22 +107,81 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         rest = _clean_unit(rest)
         if rest and meta.publisher is None and _UNITISH.search(rest) and len(rest) >= 3:
             meta.publisher = rest
+        if meta.issue_no is None:
+            m = ISSUE_PAREN.match(re.sub(r"\s+", "", t)) or ISSUE_ORDINAL.match(re.sub(r"\s+", "", t))
+            if m:
+                meta.issue_no = cn_number(m.group(1))
+    meta.doc_type = doc_type(blocks)
+    for b in blocks:
+        if b.role == Role.DOC_NO and meta.doc_no is None:
+            meta.doc_no = doc_number(b.text)
+    recipients = [u for b in blocks if b.role == Role.RECIPIENTS
+                  for u in split_units(re.sub(r"[:：]\s*$", "", b.text.strip()))]
+    signed = _signature(meta, [b for b in blocks if b.role == Role.SIGNATURE])
+    printed_by = _footer(meta, [b for b in blocks if b.role == Role.FOOTER], has_recipients=bool(recipients))
+    meta.recipients = recipients + [u for u in meta.recipients if u not in recipients]
+    if meta.doc_type in (DocType.OFFICIAL, DocType.REPORT) and meta.publisher is None:
+        meta.publisher = signed or _organs(blocks) or printed_by
+    title = document_title(blocks) or ""
+    if meta.doc_type == DocType.REPORT:
+        m = re.match(rf"^([{HAN}（）()]{{2,30}}?)(?={NUM}{{4}}\s*年|关于)", title)
+        if meta.publisher is None and m and UNIT_END.search(m.group(1)):
+            meta.publisher = m.group(1)     # 洪泽区人民政府2023年…报告
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
-    _footer(meta, [b for b in blocks if b.role == Role.FOOTER])
+    if meta.year is None and meta.doc_type == DocType.REPORT:
+        m = _YEAR.search(title)
+        meta.year = cn_number(m.group(1)) if m else None
     meta.toc = toc_entries(blocks)
-    if not meta.title:
-        meta.flags.append("no-masthead")
-    if meta.issue_no is None and meta.special is None:
-        meta.flags.append("no-issue-no")
+    meta.flags = review.issue_flags(meta)
     return meta
+
+
+def doc_number(text: str):
+    """The 文号 as printed, with the year in 〔〕 whatever brackets OCR read."""
+    m = DOC_NO.search(re.sub(r"\s+", "", text))
+    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else None
+
+
+def _organs(blocks: list[Block]):
+    """The issuing organ(s) named by a 公文's masthead (``XX办公厅文件``), or None."""
+    organs = []
+    for b in blocks:
+        if b.role == Role.MASTHEAD:
+            for l in b.lines:
+                t = OFFICIAL_MASTHEAD.sub("", re.sub(r"\s+", "", l.text))
+                if t:
+                    organs.append(t)
+    ok = organs and all(UNIT_END.search(o) and re.fullmatch(f"[{HAN}（）()]+", o) for o in organs)
+    return "、".join(organs) if ok else None
+
+
+def _signature(meta: IssueMeta, sig: list[Block]):
+    """成文日期 into ``meta.date``; the issuer(s) of the 落款 joined with 、, or None."""
+    issuers = []
+    for b in sig:
+        for l in b.lines:
+            d = parse_date(re.sub(r"\s+", "", l.text))
+            if d:
+                meta.date = meta.date or d
+                continue
+            # joint issuers may share a line, set apart by spaces (a letter-spaced name may not)
+            parts = l.text.split()
+            if any(len(p) < 3 for p in parts):
+                parts = ["".join(parts)]
+            for t in parts:
+                if UNIT_END.search(t) and re.fullmatch(f"[{HAN}（）()]+", t):
+                    issuers.append(t)
+    return "、".join(issuers) or None
 
 
 _KEY = re.compile(rf"^\s*(信息公开选项|公开属性|公开方式|{FOOTER_LABEL})\s*[:：]?\s*")
 
 
-def _footer(meta: IssueMeta, footer: list[Block]) -> None:
+def _footer(meta: IssueMeta, footer: list[Block], has_recipients: bool = False):
+    """Footer fields into ``meta``; returns the 印发机关 of the 印发 line, if any."""
     lists = {"主送": [], "抄送": [], "报": [], "送": [], "发": []}
+    printed_by = None
     for b in footer:
         t = b.text.strip()
         m = _COPIES.search(t)
@@ -114,6 +190,9 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
             continue
         if "印发" in re.sub(r"\s+", "", t) and not FOOTER_START.match(t):
             meta.printed_date = parse_date(t)
+            words = DATE.sub(" ", t).replace("印发", " ").split()     # 国防部办公厅 2012年12月12日印发
+            if words and UNIT_END.search(_clean_unit(words[0])):
+                printed_by = _clean_unit(words[0])
             continue
         t = re.sub(r"^(信息公开选项|公开属性|公开方式|主\s*送|抄\s*送|抄\s*报|分\s*送)[。.·，,;；]", r"\1：", t)
         m = _KEY.match(t) if FOOTER_START.match(t) else None
@@ -130,11 +209,13 @@ def _footer(meta: IssueMeta, footer: list[Block]) -> None:
         elif key in ("抄送", "抄报"):
             lists["抄送"] += split_units(value)
         elif key == "分送":
-            lists["主送"] += split_units(value)
+            if not has_recipients:      # a distribution list stands in for a missing 主送
+                lists["主送"] += split_units(value)
         else:
             lists[key] += split_units(value)
-    meta.recipients = lists["主送"] + lists["报"] + lists["送"] + lists["发"]
-    meta.cc = lists["抄送"]
+    meta.recipients = list(dict.fromkeys(lists["主送"] + lists["报"] + lists["送"] + lists["发"]))
+    meta.cc = list(dict.fromkeys(lists["抄送"]))
+    return printed_by
 
 
 def extract_articles(articles: list[Article], meta: IssueMeta) -> None:

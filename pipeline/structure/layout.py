@@ -11,14 +11,50 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from pipeline.lexicon import (BULLET, DATE, DECOR, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
-                              IN_ARTICLE_HEADING, ISSUE_LINE, PAGE_NUMBER, SUBTITLE, TOC_HEADING,
-                              UNIT_END, addressee_like, strip_decoration)
+from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, END_PUNCT, FOOTER_ANY, FOOTER_START, HAN,  # noqa: F401
+                              IN_ARTICLE_HEADING, ISSUE_LINE, ISSUE_ORDINAL, OFFICIAL_MASTHEAD, OFFICIAL_TITLE, PAGE_NUMBER,
+                              REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 3
+VERSION = 4
+
+# Thresholds, as multiples of the body font size unless said otherwise.
+MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
+MASTHEAD_RED_SIZE = 1.2     # ... or red and at least this large
+FRONT_SMALL = 1.12          # publisher/date and running-header lines under/above the masthead are smaller
+HEADER_ZONE = 0.12          # share of the page height where running headers and top page numbers sit
+FOOTER_ZONE = 0.8           # share of the page height below which bottom page numbers sit
+TOP_ZONE = 0.2              # share of page 1's height where a running header above the masthead sits
+TABLE_SIZE = 0.85           # text-layer lines smaller than this are table cells, captions or notes
+TABLE_CELLS = 3             # a line with this many numeric cells is a table row
+SIGNATURE_MAX = 30          # characters of a 落款 issuer line
+SIGNATURE_TAIL = 4          # lines from the end of the text within which a bare date is the 成文日期
+RECIPIENT_LINES = 5         # lines a 主送 list may wrap over
+SUBTITLE_MAX = 20           # characters of a subtitle line under a question headline
+HEADLINE_SIZE = 1.1         # a headline is set at least this much larger than the body
+SAME_SIZE = 0.15            # relative size difference within which two lines are set in one size
+TITLE_GAP = 1.2             # a wrapped title's next line starts within this many of its own sizes
+SHORT_LINE = 1.5            # a line ending this many body sizes short of the right margin ends its paragraph
+INDENT = 0.96               # a paragraph's first line is indented by about one character (or more)
+SECTION_CHARS = 12          # characters of a section heading at most
+TITLE_CHARS = 40            # characters of one printed title line at most
+SECTION_INDENT = 2.5        # a section heading starts within this many body sizes of the left margin
+HEADER_SIZE = 1.05          # a running header is no larger than the body
+MARGIN_JITTER = 5.0         # points by which OCR boxes of lines starting at one margin differ
+BODY_SIZE_TOL = 0.2         # share of the body size within which a long line counts as body text
+ROW_OVERLAP = 0.6           # share of the smaller box height two OCR boxes overlap to be one printed row
+_QUESTION_END = re.compile(r"(什么|吗|呢|为什么|如何|怎样|怎么办|[？?])$")
+
+
+@dataclass
+class Layout:
+    """The layout stage's result: blocks in reading order and the pages as laid
+    out (rows merged, OCR specks cleaned, ``text`` set to the reading-order text
+    without page numbers). The input pages are left untouched."""
+    blocks: list[Block]
+    pages: list[Page]
 
 _OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
 _OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
@@ -80,8 +116,8 @@ def _densest(xs: list[float], tol: float, prefer_low: bool) -> float:
 def _margins(lines: list[Line]) -> tuple[float, float]:
     """Where most long lines start and end (OCR boxes jitter by a few points)."""
     lines = [l for l in lines if not BULLET.match(l.text)] or lines
-    return (_densest([l.box[0] for l in lines], 5.0, True),
-            _densest([l.box[2] for l in lines], 5.0, False))
+    return (_densest([l.box[0] for l in lines], MARGIN_JITTER, True),
+            _densest([l.box[2] for l in lines], MARGIN_JITTER, False))
 
 
 def measure(pages: list[Page]) -> Geometry:
@@ -92,7 +128,7 @@ def measure(pages: list[Page]) -> Geometry:
             weights[round(l.size * 2) / 2] += len(l.text)
     body = weights.most_common(1)[0][0] if weights else 12.0
     long_lines = [l for p in pages for l in p.lines
-                  if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * 0.2]
+                  if len(_norm(l.text)) >= 12 and abs(l.size - body) <= body * BODY_SIZE_TOL]
     if len([l for l in long_lines if not BULLET.match(l.text)]) >= 3:
         left, right = _margins(long_lines)
     else:
@@ -150,7 +186,7 @@ def merge_rows(lines: list[Line]) -> list[Line]:
             rh = r.box[3] - r.box[1]
             apart = all(l.box[0] >= x.box[2] - 0.3 * l.size or l.box[2] <= x.box[0] + 0.3 * l.size
                         for x in row)
-            if overlap > 0.6 * min(h, rh) and apart and l.page_no == r.page_no:
+            if overlap > ROW_OVERLAP * min(h, rh) and apart and l.page_no == r.page_no:
                 row.append(l)
                 break
         else:
@@ -194,7 +230,7 @@ def _drop_seal_arcs(lines: list[Line]) -> list[Line]:
     return out
 
 
-def ocr_font_sizes(page: Page) -> None:
+def ocr_font_sizes(page: Page) -> None:  # mutates ``page``: call it on a copy
     """Re-estimate OCR line sizes from character pitch.
 
     An OCR box's height varies ±15% with padding and ink (a body line can look
@@ -219,17 +255,32 @@ def ocr_font_sizes(page: Page) -> None:
         l.size = round(min(pitch, h) if n >= 8 else h * r, 2)
 
 
-def layout(pages: list[Page]) -> list[Block]:
-    """Assign roles to all lines of a document and return blocks in reading order."""
-    if not pages:
-        return []
-    for p in pages:
+def _own_pages(pages: list[Page]) -> list[Page]:
+    """Copies of the pages with cleaned, merged copies of their lines."""
+    out = []
+    for src in pages:
+        p = replace(src, lines=[replace(l, text=l.text.replace("\u00ad", "")) for l in src.lines])
         if p.method != "text-layer":
             for l in p.lines:
                 l.text = clean_ocr_line(l.text)
             p.lines = _drop_seal_arcs([l for l in p.lines if l.text])
             ocr_font_sizes(p)
         p.lines = merge_rows(p.lines)
+        out.append(p)
+    return out
+
+
+def layout(pages: list[Page]) -> list[Block]:
+    """Assign roles to all lines of a document and return blocks in reading order."""
+    return analyse(pages).blocks
+
+
+def analyse(pages: list[Page]) -> Layout:
+    """Assign roles to all lines of a document: blocks in reading order and the
+    laid-out pages (new objects; ``pages`` is not modified)."""
+    if not pages:
+        return Layout([], [])
+    pages = _own_pages(pages)
     g = measure(pages)
     roles: dict[int, str] = {}
     seq: list[Line] = [l for p in pages for l in p.lines]
@@ -242,16 +293,16 @@ def layout(pages: list[Page]) -> list[Block]:
     header_counts: Counter = Counter()
     for p in pages:
         for l in p.lines[:2]:
-            if l.box[1] < p.height * 0.12:
+            if l.box[1] < p.height * HEADER_ZONE:
                 header_counts[re.sub(r"\d+", "#", _norm(l.text))] += 1
     for i, l in enumerate(seq):
         p = page_of[l.page_no]
-        near_edge = l.box[1] > p.height * 0.8 or l.box[3] < p.height * 0.12
+        near_edge = l.box[1] > p.height * FOOTER_ZONE or l.box[3] < p.height * HEADER_ZONE
         if near_edge and PAGE_NUMBER.match(l.text) and len(_norm(l.text)) <= 8:
             roles[i] = Role.PAGE_NUMBER
-        elif (l.page_no > pages[0].page_no and l.box[1] < p.height * 0.12 and len(pages) > 2
+        elif (l.page_no > pages[0].page_no and l.box[1] < p.height * HEADER_ZONE and len(pages) > 2
               and header_counts[re.sub(r"\d+", "#", _norm(l.text))] >= max(2, len(pages) // 2)
-              and l.size <= g.body_size * 1.05 and not l.text.rstrip().endswith(tuple(END_PUNCT))):
+              and l.size <= g.body_size * HEADER_SIZE and not l.text.rstrip().endswith(tuple(END_PUNCT))):
             roles[i] = Role.RUNNING_HEADER
 
     content = [i for i in range(len(seq)) if i not in roles]
@@ -263,26 +314,44 @@ def layout(pages: list[Page]) -> list[Block]:
     while pos < len(content) and seq[content[pos]].page_no == first_page:
         l = seq[content[pos]]
         t = _norm(l.text)
-        if (l.size >= g.body_size * 1.45 or (l.color == "red" and l.size >= g.body_size * 1.2)) \
+        if SERIAL.match(t):
+            roles[content[pos]] = Role.RUNNING_HEADER   # a copy's serial number, not a 期号
+        elif (l.size >= g.body_size * MASTHEAD_SIZE or (l.color == "red" and l.size >= g.body_size * MASTHEAD_RED_SIZE)) \
                 and not TOC_HEADING.match(t) and pos <= 3 + (4 if not saw_masthead else 0):
             if saw_masthead and roles.get(content[pos - 1]) != Role.MASTHEAD:
                 break
             roles[content[pos]] = Role.MASTHEAD
             saw_masthead = True
-        elif ISSUE_LINE.search(t) and len(t) <= 30:
-            roles[content[pos]] = Role.ISSUE_LINE
+        elif saw_masthead and DOC_NO.search(t) and len(t) <= 40:
+            roles[content[pos]] = Role.DOC_NO
+        elif ISSUE_LINE.search(t) and len(t) <= 30 and (saw_masthead or not ISSUE_ORDINAL.match(t)):
+            roles[content[pos]] = Role.ISSUE_LINE   # (材料之三 is a 期号 only under a masthead)
         elif DATE.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
-              and l.size < g.body_size * 1.12
+              and l.size < g.body_size * FRONT_SMALL
               and (l.centered or l.box[0] > g.left_of(l) + 2 * g.body_size) and pos <= 8
               and _looks_like_unit_line(t) and not l.bold):
             roles[content[pos]] = Role.PUBLISHER_DATE
-        elif not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * 0.2:
-            roles[content[pos]] = Role.RUNNING_HEADER  # e.g. 内部资料 注意保存 above the masthead
+        elif (not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * TOP_ZONE
+              and l.size < g.body_size * FRONT_SMALL and not l.bold and _above_large(seq, content, pos, g)):
+            # e.g. 内部资料 注意保存 above the masthead; a headline at the top of a
+            # document without masthead is not one
+            roles[content[pos]] = Role.RUNNING_HEADER
         else:
             break
         pos += 1
+
+    # a large title at the top of a report, a 公文 or a leaflet is no masthead: a
+    # masthead has a 期号, a 文号 or a date under it, ends in 文件 or names a bulletin
+    front_roles = {roles.get(i) for i in content[:pos]}
+    top = [i for i in content[:pos] if roles.get(i) == Role.MASTHEAD]
+    top_text = "".join(_norm(seq[i].text) for i in top)
+    if top and not front_roles & {Role.ISSUE_LINE, Role.DOC_NO} and not OFFICIAL_MASTHEAD.search(top_text) \
+            and (REPORT_TITLE.search(top_text) or OFFICIAL_TITLE.search(top_text)
+                 or (Role.PUBLISHER_DATE not in front_roles and not BULLETIN_MASTHEAD.search(top_text))):
+        for i in top:
+            roles[i] = Role.TITLE
 
     # footer block: from the first footer keyword line near the end
     footer_from = None
@@ -330,12 +399,91 @@ def layout(pages: list[Page]) -> list[Block]:
         t = _norm(l.text)
         prev = seq[rest[n - 1]] if n else None
         nxt = seq[rest[n + 1]] if n + 1 < len(rest) else None
+        if _table_row(l, t, pages_by_no=page_of, g=g):
+            roles[i] = Role.TABLE
+            continue
         roles[i] = _classify(l, t, prev, nxt, roles.get(rest[n - 1]) if n else None, g, toc_sec_norm)
+        if roles[i] == Role.TITLE and n and roles.get(rest[n - 1]) == Role.TITLE and prev is not None \
+                and _QUESTION_END.search(_norm(prev.text)) and len(t) <= SUBTITLE_MAX:
+            roles[i] = Role.SUBTITLE    # a headline put as a question is complete: the next line is a subtitle
+
+    bulletin = any(r == Role.ISSUE_LINE for r in roles.values())
+    masthead = "".join(_norm(seq[i].text) for i in content[:pos] if roles.get(i) == Role.MASTHEAD)
+    official = bool(OFFICIAL_MASTHEAD.search(masthead)) or any(r == Role.DOC_NO for r in roles.values())
+    if not bulletin:
+        _mark_recipients(seq, rest, roles, g, official)
+        _mark_signature(seq, rest, roles)
 
     blocks = _group(seq, roles, g)
     for p in pages:
         p.text = "\n".join(l.text for l in p.lines if roles[index[id(l)]] != Role.PAGE_NUMBER)
-    return blocks
+    return Layout(blocks, pages)
+
+
+def _above_large(seq, content, pos, g) -> bool:
+    """A large line (a masthead or headline) follows within the next three lines."""
+    return any(seq[j].size >= g.body_size * MASTHEAD_RED_SIZE for j in content[pos + 1:pos + 4])
+
+
+_CELL_NUMBER = re.compile(r"^[0-9０-９.,%％]+$")
+
+
+def _table_row(l: Line, t: str, pages_by_no, g: Geometry) -> bool:
+    """A table row, header cell or caption: set smaller than the body on a text
+    layer, or a line of several numeric cells."""
+    if pages_by_no[l.page_no].method == "text-layer" and l.size < g.body_size * TABLE_SIZE:
+        return True
+    cells = l.text.split()
+    return sum(1 for c in cells if _CELL_NUMBER.match(c)) >= TABLE_CELLS
+
+
+def _mark_recipients(seq, rest, roles, g, official: bool) -> None:
+    """主送: the lines right under a 公文's title, flush left, up to the one ending in ：."""
+    titles = [n for n, i in enumerate(rest) if roles[i] == Role.TITLE]
+    if not titles:
+        return
+    first = titles[0]
+    while first + 1 < len(rest) and roles[rest[first + 1]] == Role.TITLE:
+        first += 1
+    title = "".join(_norm(seq[i].text) for i in rest[:first + 1] if roles[i] == Role.TITLE)
+    if not (official or OFFICIAL_TITLE.search(title)):
+        return
+    span = rest[first + 1:first + 1 + RECIPIENT_LINES]
+    for k, i in enumerate(span):
+        l = seq[i]
+        t = _norm(l.text)
+        if roles[i] not in (Role.BODY, Role.TITLE) or (k and _starts_paragraph(l, g)) or "。" in t:
+            return
+        if t.endswith(("：", ":")):
+            for j in span[:k + 1]:
+                roles[j] = Role.RECIPIENTS
+            return
+
+
+def _mark_signature(seq, rest, roles) -> None:
+    """落款: a bare date line and the issuer lines right above it, at the end of
+    the text or, when attachments follow, wherever a unit name stands over it."""
+    body = [i for i in rest if roles[i] in (Role.BODY, Role.TITLE, Role.SECTION)]
+    for k in range(len(body) - 1, -1, -1):
+        i = body[k]
+        t = _norm(seq[i].text)
+        m = DATE.search(t)
+        if not (m and len(t) - len(m.group(0)) <= 2):
+            continue
+        issuers = []
+        while k - 1 - len(issuers) >= 0 and len(issuers) < 3:
+            j = body[k - 1 - len(issuers)]
+            u = _norm(seq[j].text)
+            if not u or len(u) > SIGNATURE_MAX or u.endswith(tuple(END_PUNCT)) or DATE.search(u) \
+                    or re.search(r"[:：0-9]", u):
+                break
+            issuers.append(j)
+        near_end = k >= len(body) - SIGNATURE_TAIL
+        if not near_end and not (issuers and UNIT_END.search(_norm(seq[issuers[0]].text))):
+            continue
+        for j in [i] + issuers:
+            roles[j] = Role.SIGNATURE
+        return
 
 
 
@@ -395,11 +543,11 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     size = l.size
     bare = strip_decoration(t)
     ends_punct = t.endswith(tuple(END_PUNCT))
-    short = len(bare) <= 12
-    if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= 40:
+    short = len(bare) <= SECTION_CHARS
+    if SUBTITLE.match(l.text) and prev_role in (Role.TITLE,) and len(t) <= TITLE_CHARS:
         return Role.SUBTITLE
     if (prev_role == Role.TITLE and l.centered and re.match(r"^[一\-－]", t) and prev is not None
-            and size < 0.92 * prev.size and len(t) <= 40):
+            and size < 0.92 * prev.size and len(t) <= TITLE_CHARS):
         return Role.SUBTITLE   # OCR read the dash ―― as 一 or -
     if bare and bare in toc_secs and short:
         return Role.SECTION
@@ -407,23 +555,25 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
         return Role.BODY
     if short and _DECORATED.match(t) and not ends_punct:
         return Role.SECTION
-    larger = size >= g.body_size * 1.1
+    larger = size >= g.body_size * HEADLINE_SIZE
     # section heading: short, not a sentence, set apart by font/colour, not centred
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
-            and l.box[0] <= g.left_of(l) + 2.5 * g.body_size):
+            and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size):
         return Role.SECTION
     if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
-                              and abs(prev.size - size) < 0.15 * max(prev.size, size))
-        if larger and (l.centered or l.bold or same_as_prev_title):
+                              and abs(prev.size - size) < SAME_SIZE * max(prev.size, size))
+        # (the first line under the front matter in larger type is a headline even
+        # when a scan's box runs wide)
+        if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)):
             return Role.TITLE
-        if l.centered and (l.bold or l.color == "red") and len(t) <= 40:
+        if l.centered and (l.bold or l.color == "red") and len(t) <= TITLE_CHARS:
             return Role.TITLE
         if same_as_prev_title and l.centered:
             return Role.TITLE
         # a body-size title: a short centred line between paragraphs
-        if l.centered and len(t) <= 40 and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
+        if l.centered and len(t) <= TITLE_CHARS and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
                 and prev is not None and nxt is not None \
                 and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
                 and nxt.box[0] >= g.left_of(nxt) + g.body_size * 1.2:
@@ -433,12 +583,12 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
 
 def _ends_paragraph(line: Line, g: Geometry) -> bool:
     """A line that stops well short of the right margin ends its paragraph."""
-    return line.box[2] < g.right_of(line) - 1.5 * g.body_size
+    return line.box[2] < g.right_of(line) - SHORT_LINE * g.body_size
 
 
 def _starts_paragraph(line: Line, g: Geometry) -> bool:
     """Indented (by the customary two characters; a scan's jitter allowed) from the margin."""
-    return line.box[0] >= g.left_of(line) + 0.96 * line.size
+    return line.box[0] >= g.left_of(line) + INDENT * line.size
 
 
 def join_lines(texts: list[str]) -> str:
@@ -471,7 +621,7 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
             prev_body = l
             continue
         prev_body = None
-        joinable = role in (Role.TITLE, Role.MASTHEAD, Role.TOC_ENTRY, Role.FOOTER)
+        joinable = role in (Role.TITLE, Role.MASTHEAD, Role.TOC_ENTRY, Role.FOOTER, Role.RECIPIENTS, Role.TABLE)
         if last is not None and last.role == role and joinable and _continues(last, l, role, g):
             last.lines.append(l)
         else:
@@ -483,16 +633,44 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
             for prev, l in zip(b.lines, b.lines[1:]):
                 parts.append(("\n" if _ends_paragraph(prev, g) else "") + l.text.strip())
             b.text = "".join(parts)
+        elif b.role == Role.TABLE:
+            b.text = "\n".join(l.text.strip() for l in b.lines)
+        elif b.role == Role.MASTHEAD:
+            b.text = _masthead_text([l.text for l in _masthead_order(b.lines)])
         else:
             b.text = join_lines([l.text for l in b.lines])
     return blocks
 
 
+def _masthead_order(lines: list[Line]) -> list[Line]:
+    """Masthead lines in reading order: columns left to right, top to bottom in
+    each. A joint 公文 masthead stacks the organs beside one tall 文件."""
+    cols: list[list[Line]] = []
+    for l in sorted(lines, key=lambda l: l.box[0]):
+        for c in cols:
+            if any(min(l.box[2], m.box[2]) - max(l.box[0], m.box[0]) > 0 for m in c):
+                c.append(l)
+                break
+        else:
+            cols.append([l])
+    return [l for c in cols for l in sorted(c, key=lambda l: l.box[1])]
+
+
+def _masthead_text(texts: list[str]) -> str:
+    """Joined masthead lines. The 文件 of a joint 公文 masthead stands beside the
+    stacked organs and is read last, even when OCR joined it to the first organ."""
+    texts = [_norm(t) for t in texts]
+    if len(texts) > 1 and not OFFICIAL_MASTHEAD.search(texts[-1]) \
+            and any(OFFICIAL_MASTHEAD.search(t) for t in texts[:-1]):
+        texts = [OFFICIAL_MASTHEAD.sub("", t) for t in texts] + ["文件"]
+    return join_lines(texts)
+
+
 def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
     prev = block.lines[-1]
     if role == Role.TITLE:
-        return l.page_no == prev.page_no and abs(l.size - prev.size) < 0.15 * max(l.size, prev.size) and \
-            (l.box[1] - prev.box[3]) < 1.2 * l.size
+        return l.page_no == prev.page_no and abs(l.size - prev.size) < SAME_SIZE * max(l.size, prev.size) and \
+            (l.box[1] - prev.box[3]) < TITLE_GAP * l.size
     if role == Role.TOC_ENTRY:
         # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
         return not BULLET.match(l.text) and prev.box[2] > g.right_of(prev) - 2 * prev.size

@@ -14,9 +14,14 @@ from typing import Optional
 from rapidfuzz.distance import Indel
 
 from pipeline.lexicon import BULLET, IN_ARTICLE_HEADING, strip_decoration
-from pipeline.models import Article, Block, Role
+from pipeline.models import Article, Block, DocType, Role
+from pipeline.structure.doctype import doc_type
 
-VERSION = 3
+VERSION = 4
+
+# roles that are the document's apparatus, not the text of an article
+_APPARATUS = {Role.MASTHEAD, Role.ISSUE_LINE, Role.PUBLISHER_DATE, Role.DOC_NO, Role.RECIPIENTS,
+              Role.FOOTER, Role.PAGE_NUMBER, Role.RUNNING_HEADER, Role.TOC_HEADING, Role.TOC_ENTRY}
 
 _OPENER = re.compile(
     r"^(近日|日前|近期|近年来|今年|去年|年初|\d{1,2}月|[0-9〇一二三四五六七八九十]{4}年|[一二三四五六七八九十]+是|"
@@ -97,7 +102,49 @@ def _toc_prefix(text: str, toc: list[str]) -> Optional[str]:
 
 
 def segment(blocks: list[Block]) -> list[Article]:
-    """Articles in reading order with section, title, subtitle, body and page span."""
+    """Articles in reading order with section, title, subtitle, body and page span.
+
+    A bulletin holds many articles; a 公文, a report or any other document is
+    one article titled with the document's title."""
+    if doc_type(blocks) != DocType.BULLETIN:
+        return _single(blocks)
+    return _articles(blocks)
+
+
+def _single(blocks: list[Block]) -> list[Article]:
+    """The whole document as one article: its first title, its subtitle, the rest as body."""
+    text = [b for b in blocks if b.role not in _APPARATUS]
+    if not text:
+        return []
+    head = next((b for b in text if b.role == Role.TITLE), None)
+    if head is not None and any(b.role in (Role.BODY, Role.TABLE) for b in text[:text.index(head)]):
+        head = None     # a title after the text has begun is a heading inside it
+    if head is None:
+        first = next((b for b in text if b.role in (Role.BODY, Role.SUBTITLE)), text[0])
+        m = re.match(r"^(.{2,40}?)[。！？，]", first.text)
+        title = m.group(1) if m else first.text[:20]
+        a = Article(seq=1, title=title, run_in=True, page_start=first.page_no, page_end=first.page_no)
+    else:
+        a = Article(seq=1, title=_norm(head.text), page_start=head.page_no, page_end=head.page_no)
+    paragraphs = []
+    for b in text:
+        if b is head:
+            pass
+        elif b.role == Role.SUBTITLE and a.subtitle is None and not paragraphs and head is not None:
+            a.subtitle = re.sub(r"^\s*(——|—|--|－－|一一|─+|[一\-－])", "", b.text).strip() or None
+        elif b.role != Role.SIGNATURE:
+            paragraphs.append(b.text)
+        for l in b.lines:
+            a.boxes.append((l.page_no, *l.box))
+            a.page_end = max(a.page_end, l.page_no)
+        confs = [l.confidence for l in b.lines]
+        if confs:
+            a.confidence = min(a.confidence, sum(confs) / len(confs))
+    a.body = "\n".join(p.strip() for p in paragraphs if p.strip())
+    return [a]
+
+
+def _articles(blocks: list[Block]) -> list[Article]:
     toc = toc_entries(blocks)
     articles: list[Article] = []
     section: Optional[str] = None
@@ -148,6 +195,13 @@ def segment(blocks: list[Block]) -> list[Article]:
         if b.role == Role.SUBTITLE and current is not None and not paragraphs[current.seq]:
             current.subtitle = re.sub(r"^\s*(——|—|--|－－|一一|─+|[一\-－])", "", b.text).strip() or None
             extend(current, b)
+            continue
+        if b.role == Role.TABLE:
+            if current is None:
+                pending.append(b)
+            else:
+                extend(current, b)
+                paragraphs[current.seq].append(b.text)
             continue
         if b.role in (Role.BODY, Role.SUBTITLE):
             in_toc = False
