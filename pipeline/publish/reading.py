@@ -185,7 +185,8 @@ def render_article(ctx: dict, urls: dict) -> str:
         w, h = p.get("width") or 595.0, p.get("height") or 842.0
         out.append(f'<div class="page" data-page="{p["page_no"]}">')
         if p.get("image_url"):
-            out.append(f'<img src="{escape(p["image_url"])}" alt="page {p["page_no"]}">')
+            out.append(f'<img src="{escape(p["image_url"])}" alt="page {p["page_no"]}" '
+                       'onload="this.dataset.loaded=this.naturalWidth">')
         else:
             out.append(f'<div style="padding-top:{100 * h / w:.2f}%"></div>')
         for kind, box in p["regions"]:
