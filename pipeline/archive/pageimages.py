@@ -2,7 +2,8 @@
 
 Every page gets an image in the archive's own image folder
 (``<archive dir>/<archive stem>-images/<issue id>/p0001.jpg``): scans bring
-the page image the OCR stage stored; born-digital pages are rendered from the
+the page image the OCR stage stored (hard-linked when on the same file
+system, else copied); born-digital pages are rendered from the
 PDF with pypdfium2 (``RENDER_DPI``).  ``pages.image_path`` is stored relative
 to the archive's directory, so an archive moved together with its image folder
 keeps its images, and a server can refuse anything outside that folder.
@@ -115,9 +116,12 @@ def place(db, issue: Issue) -> Issue:
             if p.image_path and Path(p.image_path).is_file():
                 made = _copy(Path(p.image_path), target)
             elif issue.doc.kind == "pdf" and Path(issue.doc.source_path).is_file():
-                if pdf is None:
+                if _fresh(target, Path(issue.doc.source_path)):
+                    made = True         # rendered by an earlier load of the same file
+                elif pdf is None:
                     pdf = _open_pdf(issue.doc.source_path)
-                made = pdf is not None and _render(pdf, p.page_no - 1, target)
+                if not made:
+                    made = pdf is not None and _render(pdf, p.page_no - 1, target)
             if made:
                 rel = os.path.relpath(target, dbf.parent)
                 pages.append(dataclasses.replace(p, image_path=Path(rel).as_posix()))
@@ -129,13 +133,25 @@ def place(db, issue: Issue) -> Issue:
     return dataclasses.replace(issue, pages=pages)
 
 
+def _fresh(target: Path, source: Path) -> bool:
+    try:
+        return target.stat().st_mtime >= source.stat().st_mtime
+    except OSError:
+        return False
+
+
 def _copy(src: Path, target: Path) -> bool:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if src.resolve() == target.resolve():
             return True
         tmp = target.with_suffix(".tmp")
-        shutil.copyfile(src, tmp)
+        if tmp.exists():
+            tmp.unlink()
+        try:
+            os.link(src, tmp)          # same file system: no second copy of the image
+        except OSError:
+            shutil.copyfile(src, tmp)
         os.replace(tmp, target)
         return True
     except OSError:
