@@ -78,6 +78,7 @@ def cmd_run(args) -> int:
                       force=args.force, page_images=not args.no_page_images)
     mode = "jsonl" if args.jsonl else "quiet" if args.quiet else "human"
     summary = run(args.paths or ["data/raw"], opts, progress=_progress_printer(mode))
+    _refresh_series(args.db)
     s = summary.to_dict()
     if mode != "jsonl":
         print(f"{s['loaded']} loaded, {s['unchanged']} unchanged, {s['duplicate']} duplicate, "
@@ -88,6 +89,18 @@ def cmd_run(args) -> int:
         for r in summary.failed:
             print(f"FAILED  {r.source_path}: {r.error}")
     return 1 if summary.failed else 0
+
+
+def _refresh_series(db_path) -> None:
+    """Keep the series/series_report tables (shown in datasette) in step after a run."""
+    if not Path(db_path).is_file():
+        return
+    from pipeline.archive import load, series
+    db = load.open_db(db_path)
+    try:
+        series.build_series(db.conn)
+    finally:
+        db.conn.close()
 
 
 def cmd_eval(args) -> int:

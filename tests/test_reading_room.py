@@ -251,6 +251,7 @@ def test_correction_survives_force_rerun(tmp_path, capsys, monkeypatch):
     db, work = tmp_path / "archive.db", tmp_path / "work"
     assert _bulletin(["run", pdf, "--db", db, "--work-dir", work, "--quiet"], capsys)[0] == 0
     aid, iid = _q(db, "SELECT id, issue_id FROM articles ORDER BY seq LIMIT 1")[0]
+    assert _q(db, "SELECT title, issue_count FROM series") == [(truth["issue"]["title"], 1)]   # kept for datasette
     monkeypatch.setenv("USER", "archivist")
     code, out = _bulletin(["correct", "article", aid, "title", "新标题", "--db", db], capsys)
     assert code == 0 and "新标题" in out.out

@@ -134,6 +134,26 @@ def test_plugin_supplies_metadata_and_queries(site):
     assert f'href="/-/bulletin/article/{_article(site, 1)[0]}"' in page
 
 
+def test_plain_datasette_gets_the_plugin(site):
+    """`datasette archive.db` with no options: metadata, queries and the reading view all there."""
+    port = _free_port()
+    exe = Path(sys.executable).parent / "datasette"
+    proc = subprocess.Popen([str(exe), "serve", str(site["db"]), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        serve.wait_until_up(base + "/-/versions.json", timeout=90, proc=proc)
+        with httpx.Client(base_url=base, trust_env=False, timeout=30) as c:
+            md = c.get("/-/metadata.json").json()
+            assert md["databases"]["archive"]["tables"]["articles"]["facets"] == ["section"]
+            q = site["truth"]["articles"][0]["title"]
+            assert c.get("/archive/search_articles.json", params={"q": q, "_shape": "array"}).json()
+            aid = _article(site, 1)[0]
+            assert q in c.get(f"/-/bulletin/article/{aid}").text
+    finally:
+        _stop(proc)
+
+
 def test_home_lists_issues_and_articles_first(site):
     html = site["client"].get("/").text
     m = re.search(r'<p class="bulletin-tables">(.*?)</p>', html, re.S)
