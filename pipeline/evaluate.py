@@ -132,6 +132,7 @@ def evaluate(db, truth_dir, queries: bool = True) -> dict:
             r = score_issue(conn, by_name[name], truth)
             if has_index:
                 r.update(score_queries(conn, truth, by_name[name]))
+            r.update(score_structure(conn, by_name[name], truth))
             r.update({"input": name, "condition": inp.get("condition", "")})
             rows.append(r)
     return {"inputs": rows, "overall": _total(rows),
@@ -150,7 +151,7 @@ def _total(rows: list[dict]) -> dict:
     if all("query_expected" in r for r in rows):
         q = {"recall_at_10": s("query_found") / s("query_expected") if s("query_expected") else 1.0,
              "precision_at_10": s("query_good") / s("query_hits") if s("query_hits") else 1.0}
-    return {**q, "inputs": len(rows), "meta_accuracy": s("meta_correct") / s("meta_total"),
+    return {**q, **_total_structure(rows), "inputs": len(rows), "meta_accuracy": s("meta_correct") / s("meta_total"),
             "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
             "title_exact": s("title_exact") / tp if tp else 0.0,
             "body_cer": s("body_dist") / s("body_len") if s("body_len") else 0.0,
@@ -159,14 +160,15 @@ def _total(rows: list[dict]) -> dict:
 
 def format_table(result: dict) -> str:
     head = (f"{'input':24} {'cond':8} {'meta':>6} {'P':>6} {'R':>6} {'F1':>6} {'title=':>6} {'bodyCER':>8} "
-            f"{'pageCER':>8} {'qR@10':>6} {'qP@10':>6}  wrong fields")
+            f"{'pageCER':>8} {'qR@10':>6} {'qP@10':>6} {STRUCTURE_HEAD}  wrong fields")
     lines = [head, "-" * len(head)]
     for r in result["inputs"]:
         lines.append(f"{r['input']:24} {r['condition']:8} {r['meta_correct'] / r['meta_total']:6.1%} "
                      f"{r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
                      f"{(r['title_exact'] / r['matched'] if r['matched'] else 0):6.1%} "
                      f"{r['body_cer']:8.2%} {r['page_cer']:8.2%} {_q(r, 'query_found', 'query_expected')} "
-                     f"{_q(r, 'query_good', 'query_hits')}  {','.join(r['meta_wrong'])}")
+                     f"{_q(r, 'query_good', 'query_hits')} {_structure_cells(_total_structure([r]))}"
+                     f"  {','.join(r['meta_wrong'])}")
     lines.append("-" * len(head))
     groups = list(result.get("by_condition", {}).items()) + [("ALL", result["overall"])]
     for name, t in groups:
@@ -174,7 +176,7 @@ def format_table(result: dict) -> str:
             continue
         lines.append(f"{name:24} {'':8} {t['meta_accuracy']:6.1%} {t['precision']:6.3f} {t['recall']:6.3f} "
                      f"{t['f1']:6.3f} {t['title_exact']:6.1%} {t['body_cer']:8.2%} {t['page_cer']:8.2%} "
-                     f"{_fmt(t.get('recall_at_10'))} {_fmt(t.get('precision_at_10'))}")
+                     f"{_fmt(t.get('recall_at_10'))} {_fmt(t.get('precision_at_10'))} {_structure_cells(t)}")
     return "\n".join(lines)
 
 
@@ -186,3 +188,80 @@ def _q(r: dict, num: str, den: str) -> str:
 
 def _fmt(v) -> str:
     return f"{'-':>6}" if v is None else f"{v:6.3f}"
+
+
+# --------------------------------------------------------------------------
+# sections, units, event dates and page spans (matched articles)
+
+STRUCTURE_HEAD = f"{'sect':>6} {'unitF1':>6} {'dateF1':>6} {'pages':>6}"
+
+
+def _norm_unit(u: str) -> str:
+    return re.sub(r"[\s（）()]", "", u or "")
+
+
+def score_structure(conn, issue_id: str, truth: dict) -> dict:
+    """Counts for sections, units, event dates and page spans over the
+    articles matched by title (unmatched truth articles count as misses).
+
+    sections: matched articles printed under the right section (and the
+    issue's section list as printed); units: units as written (surfaces in
+    ``article_units``) against the truth's ``units``; event dates: ISO dates
+    against ``event_dates``; page spans: (page_start, page_end) exact."""
+    cur = conn.execute("SELECT id, title, section, event_dates, page_start, page_end FROM articles"
+                       " WHERE issue_id = ? ORDER BY seq", [issue_id])
+    pred = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    tarts = truth["articles"]
+    pairs = match_articles(pred, tarts)
+    has_units = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'article_units'").fetchone() is not None
+    out = {"section_ok": 0, "span_ok": 0, "struct_total": len(tarts),
+           "unit_tp": 0, "unit_pred": 0, "unit_truth": 0, "date_tp": 0, "date_pred": 0, "date_truth": 0}
+    matched_truth = set()
+    for i, j in pairs:
+        p, t = pred[i], tarts[j]
+        matched_truth.add(j)
+        out["section_ok"] += int((p["section"] or None) == (t.get("section") or None))
+        out["span_ok"] += int((p["page_start"], p["page_end"]) == (t.get("page_start"), t.get("page_end")))
+        pd = set(json.loads(p["event_dates"]) if p["event_dates"] else [])
+        td = set(t.get("event_dates") or [])
+        out["date_tp"] += len(pd & td)
+        out["date_pred"] += len(pd)
+        out["date_truth"] += len(td)
+        if has_units and "units" in t:
+            pu = {_norm_unit(u) for (u,) in conn.execute(
+                "SELECT DISTINCT surface FROM article_units WHERE article_id = ?", [p["id"]])}
+            tu = {_norm_unit(u) for u in t["units"]}
+            out["unit_tp"] += len(pu & tu)
+            out["unit_pred"] += len(pu)
+            out["unit_truth"] += len(tu)
+    for j, t in enumerate(tarts):
+        if j not in matched_truth:
+            out["date_truth"] += len(t.get("event_dates") or [])
+            out["unit_truth"] += len(t.get("units") or []) if has_units else 0
+    row = conn.execute("SELECT sections FROM issues WHERE id = ?", [issue_id]).fetchone()
+    out["sections_list_ok"] = int((json.loads(row[0]) if row and row[0] else []) == (truth.get("sections") or []))
+    return out
+
+
+def _f1(tp: int, npred: int, ntruth: int):
+    if not npred and not ntruth:
+        return None
+    p = tp / npred if npred else 0.0
+    r = tp / ntruth if ntruth else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _total_structure(rows: list[dict]) -> dict:
+    if not rows or not all("struct_total" in r for r in rows):
+        return {}
+    s = lambda k: sum(r[k] for r in rows)
+    n = s("struct_total")
+    return {"section_accuracy": s("section_ok") / n if n else None,
+            "sections_list_accuracy": s("sections_list_ok") / len(rows),
+            "unit_f1": _f1(s("unit_tp"), s("unit_pred"), s("unit_truth")),
+            "event_date_f1": _f1(s("date_tp"), s("date_pred"), s("date_truth")),
+            "page_span_accuracy": s("span_ok") / n if n else None}
+
+
+def _structure_cells(t: dict) -> str:
+    return " ".join(_fmt(t.get(k)) for k in ("section_accuracy", "unit_f1", "event_date_f1", "page_span_accuracy"))

@@ -14,7 +14,7 @@ from typing import Optional
 
 import sqlite_utils
 
-from pipeline.archive import entities, search
+from pipeline.archive import corrections, editions, entities, pageimages, search
 from pipeline.models import Issue
 from pipeline.read.limits import one_line, printable
 from pipeline.structure import review
@@ -105,8 +105,9 @@ CREATE TABLE IF NOT EXISTS failures (
 #                                after its rows are written
 #   unindex_issue(conn, issue_id) called before an issue's rows are deleted
 # Running inside the same transaction means a reader never sees an issue
-# without its index rows.
-EXTENSIONS = [search, entities]
+# without its index rows. Corrections come first: they re-apply people's
+# corrections to the fresh rows before the index and entities are built.
+EXTENSIONS = [corrections, search, entities, editions, pageimages]
 
 
 def extensions():
@@ -165,6 +166,8 @@ def delete_issue(conn, issue_id: str) -> None:
 
 def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "") -> str:
     """Write ``issue`` in one transaction, replacing an earlier load. Returns its id."""
+    # page images into the archive's image folder, paths relative to the archive
+    issue = pageimages.place(db, issue)
     doc, meta = issue.doc, issue.meta
     iid = doc.doc_id
     conf = [p.confidence for p in issue.pages] or [1.0]
@@ -213,6 +216,8 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
               int(review.needs_review(a.confidence)), int(a.run_in))
              for a in issue.articles],
         )
+        if pageimages in extensions():
+            pageimages.store_lines(conn, issue)
         for ext in extensions():
             ext.index_issue(conn, iid)
     return iid

@@ -38,6 +38,8 @@ import re
 from collections import defaultdict
 from typing import Optional
 
+from pipeline.archive import editions
+
 NEAR_ONE = 3          # a year whose first 期号 is above this did not restart at 1
 KINDS = ("restart", "gap", "duplicate", "total_no_order")
 
@@ -177,42 +179,87 @@ def _runs(nums: list[int]) -> list[tuple[int, int]]:
 
 
 def _load(conn) -> dict[tuple, list[_Iss]]:
+    """Issues grouped by series: same publisher, mastheads equal or within an
+    OCR slip of each other (:func:`editions.same_title`).  Renditions of one
+    issue (a born-digital file and its scan) count once: the best rendition."""
     rows = conn.execute(
         "SELECT id, source_sha256, title, publisher, year, issue_no, total_no, special, date"
         " FROM issues").fetchall()
-    groups: dict[tuple, list[_Iss]] = defaultdict(list)
+    ed = editions.editions(conn)
+    rows = [r for r in rows if ed.get(r[0], (r[0], 0))[1] == 0]
+    by_pub: dict[str, list[_Iss]] = defaultdict(list)
     for r in rows:
         i = _Iss(r)
-        groups[(i.title or "", i.publisher or "")].append(i)
+        by_pub[i.publisher or ""].append(i)
+    groups: dict[tuple, list[_Iss]] = {}
+    for pub, issues in by_pub.items():
+        variants: dict[str, list[_Iss]] = defaultdict(list)
+        for i in issues:
+            variants[i.title or ""].append(i)
+        # most common masthead first: the OCR slips join it
+        clusters: list[list[str]] = []
+        for t in sorted(variants, key=lambda t: (-len(variants[t]), t)):
+            for c in clusters:
+                if editions.same_title(c[0], t):
+                    c.append(t)
+                    break
+            else:
+                clusters.append([t])
+        for c in clusters:
+            groups[(c[0], pub)] = [i for t in c for i in variants[t]]
     return groups
+
+
+def compute(conn) -> list[dict]:
+    """The series report in memory (nothing is written): one dict per series
+    with title, variants, publisher, first/last date, issue_count, per-year
+    issues present and problem rows."""
+    conn = _conn(conn)
+    groups = _load(conn)
+    out = []
+    for sid, key in enumerate(sorted(groups), start=1):
+        issues = groups[key]
+        dates = sorted(i.date for i in issues if i.date)
+        subs: dict[Optional[str], list[_Iss]] = defaultdict(list)
+        for i in issues:
+            subs[i.special].append(i)
+        rows = []
+        for special in sorted(subs, key=lambda s: (s is not None, s or "")):
+            rows += [(y, k, d, special is not None) for y, k, d in check_subseries(subs[special])]
+        rows.sort(key=lambda r: (r[0] is None, r[0] or 0, r[3], KINDS.index(r[1])))
+        by_year: dict = defaultdict(list)
+        for i in issues:
+            by_year[i.year].append(i)
+        years = []
+        for y in sorted(by_year, key=lambda y: (y is None, y or 0)):
+            items = sorted(by_year[y], key=lambda i: (i.special or "", i.no if i.no is not None else 10**6,
+                                                       i.order))
+            years.append({"year": y, "issues": [{"id": i.id, "special": i.special, "issue_no": i.no,
+                                                 "total_no": i.total, "date": i.date} for i in items]})
+        out.append({"id": sid, "title": key[0] or None, "publisher": key[1] or None,
+                    "variants": sorted({i.title for i in issues if i.title and i.title != key[0]}),
+                    "first_date": dates[0] if dates else None, "last_date": dates[-1] if dates else None,
+                    "issue_count": len(issues), "years": years,
+                    "problems": [{"year": y, "kind": k, "detail": d} for y, k, d, _ in rows]})
+    return out
 
 
 def build_series(conn) -> int:
     """Rebuild ``series`` and ``series_report`` from ``issues``. Returns the number of series."""
     conn = _conn(conn)
     ensure_schema(conn)
-    groups = _load(conn)
+    report = compute(conn)
     with conn:
         conn.execute("DELETE FROM series_report")
         conn.execute("DELETE FROM series")
-        for sid, key in enumerate(sorted(groups), start=1):
-            issues = groups[key]
-            dates = sorted(i.date for i in issues if i.date)
+        for s in report:
             conn.execute(
                 "INSERT INTO series (id, title, publisher, first_date, last_date, issue_count)"
                 " VALUES (?,?,?,?,?,?)",
-                [sid, issues[0].title, issues[0].publisher, dates[0] if dates else None,
-                 dates[-1] if dates else None, len(issues)])
-            subs: dict[Optional[str], list[_Iss]] = defaultdict(list)
-            for i in issues:
-                subs[i.special].append(i)
-            rows = []
-            for special in sorted(subs, key=lambda s: (s is not None, s or "")):
-                rows += [(y, k, d, special is not None) for y, k, d in check_subseries(subs[special])]
-            rows.sort(key=lambda r: (r[0] is None, r[0] or 0, r[3], KINDS.index(r[1])))
+                [s["id"], s["title"], s["publisher"], s["first_date"], s["last_date"], s["issue_count"]])
             conn.executemany("INSERT INTO series_report (series_id, year, kind, detail) VALUES (?,?,?,?)",
-                             [(sid, y, k, d) for y, k, d, _ in rows])
-    return len(groups)
+                             [(s["id"], p["year"], p["kind"], p["detail"]) for p in s["problems"]])
+    return len(report)
 
 
 def report_rows(conn, series_id: Optional[int] = None) -> list[tuple]:
@@ -226,37 +273,30 @@ def report_rows(conn, series_id: Optional[int] = None) -> list[tuple]:
     return [tuple(r) for r in conn.execute(q + " ORDER BY rowid", args).fetchall()]
 
 
-def format_report(conn) -> str:
-    """Text report of every series: issues present per year, then problems."""
-    conn = _conn(conn)
-    ensure_schema(conn)
-    groups = _load(conn)
+def format_report(conn, report: Optional[list[dict]] = None) -> str:
+    """Text report of every series: issues present per year, then problems.
+    Computed from ``issues`` (read-only) unless ``report`` is given."""
+    report = compute(conn) if report is None else report
+    if not report:
+        return "no series (the archive is empty)"
     out: list[str] = []
-    series = conn.execute(
-        "SELECT id, title, publisher, first_date, last_date, issue_count FROM series ORDER BY id").fetchall()
-    if not series:
-        return "no series (run build_series first, or the archive is empty)"
-    for sid, title, publisher, first, last, count in series:
-        out.append(f"《{title or '(no masthead)'}》 {publisher or '(no publisher)'}: "
-                   f"{count} issue{'s' if count != 1 else ''}, {first or '?'} – {last or '?'}")
-        issues = groups.get((title or "", publisher or ""), [])
-        by_year: dict = defaultdict(list)
-        for i in issues:
-            by_year[i.year].append(i)
-        for y in sorted(by_year, key=lambda y: (y is None, y or 0)):
-            items = sorted(by_year[y], key=lambda i: (i.special or "", i.no if i.no is not None else 10**6,
-                                                       i.order))
+    for s in report:
+        count = s["issue_count"]
+        out.append(f"《{s['title'] or '(no masthead)'}》 {s['publisher'] or '(no publisher)'}: "
+                   f"{count} issue{'s' if count != 1 else ''}, {s['first_date'] or '?'} – {s['last_date'] or '?'}")
+        if s["variants"]:
+            out.append("  also printed as: " + ", ".join(f"《{v}》" for v in s["variants"]))
+        for y in s["years"]:
             parts = []
-            for i in items:
-                p = f"{i.special or ''}{i.no if i.no is not None else '?'}"
-                if i.total is not None:
-                    p += f"(总{i.total})"
+            for i in y["issues"]:
+                p = f"{i['special'] or ''}{i['issue_no'] if i['issue_no'] is not None else '?'}"
+                if i["total_no"] is not None:
+                    p += f"(总{i['total_no']})"
                 parts.append(p)
-            out.append(f"  {y if y is not None else '????'}: " + " ".join(parts))
-        rows = report_rows(conn, sid)
-        if rows:
-            for _, y, kind, detail in rows:
-                out.append(f"  ! {y if y is not None else '????'} {kind}: {detail}")
+            out.append(f"  {y['year'] if y['year'] is not None else '????'}: " + " ".join(parts))
+        if s["problems"]:
+            for p in s["problems"]:
+                out.append(f"  ! {p['year'] if p['year'] is not None else '????'} {p['kind']}: {p['detail']}")
         else:
             out.append("  ok: no gaps, duplicates or numbering problems")
     return "\n".join(out)
