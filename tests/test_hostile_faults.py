@@ -137,7 +137,7 @@ def test_second_run_on_a_busy_archive_is_refused_with_one_line(good, archive, tm
     finally:
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert second.returncode == 3 and "Traceback" not in second.stderr      # 3: archive cannot be used
     assert error_lines(second.stderr) == [
         f"ERROR {db}: archive is being written by another run (pid {first.pid})"]
     # the first run's work is whole: every article indexed exactly once
@@ -198,7 +198,7 @@ def test_damaged_archive_is_one_line(good, tmp_path, command):
     if command == ["run"]:
         args += ["--work-dir", tmp_path / "w"]
     p = cli(*args, timeout=60)
-    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.returncode == 3 and "Traceback" not in p.stderr, p.stderr
     assert error_lines(p.stderr) == [f"ERROR {db}: not an archive, or a damaged one (file is not a database)"]
 
 
@@ -206,8 +206,8 @@ def test_damaged_archive_is_one_line(good, tmp_path, command):
 def test_missing_archive_is_one_line(tmp_path, command):
     db = tmp_path / "nowhere" / "archive.db"
     p = cli(*command, "--db", db, timeout=60)
-    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
-    assert error_lines(p.stderr) == [f"ERROR {db}: no archive here"]
+    assert p.returncode == 3 and "Traceback" not in p.stderr, p.stderr
+    assert error_lines(p.stderr) == [f"ERROR {db}: no archive here (run `bulletin run` first, or pass --db)"]
     assert not db.exists() and not db.parent.exists()         # nothing created
 
 
@@ -234,10 +234,10 @@ def test_read_only_archive_reads_and_refuses_writes_in_one_line(good, tmp_path):
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout) and not found.stderr
     assert st.returncode == 0 and json.loads(st.stdout)["issues"] == 1
-    for p in (ran, ser):
-        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
-        (line,) = error_lines(p.stderr)
-        assert line.startswith(f"ERROR {db}: ") and ("read-only" in line or "permission denied" in line)
+    assert ser.returncode == 0 and "第1-4期" in ser.stdout, ser.stderr     # series is a read-only report
+    assert ran.returncode == 3 and "Traceback" not in ran.stderr, ran.stderr
+    (line,) = error_lines(ran.stderr)
+    assert line.startswith(f"ERROR {db}: ") and ("read-only" in line or "permission denied" in line)
     assert snapshot(db, iid) == before
 
 

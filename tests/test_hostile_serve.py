@@ -147,7 +147,6 @@ def test_prepare_connection_limits_a_plain_connection(archive):
 # 2: the page-image mount serves the archive's images and nothing else
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on reading-room branch")
 def test_page_image_mount_serves_nothing_outside_the_image_folders(archive, server):
     top, db, images = archive
     client, _ = server
@@ -174,7 +173,6 @@ def test_page_image_mount_serves_nothing_outside_the_image_folders(archive, serv
 # 8: SIGTERM on `bulletin serve` stops datasette too
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on reading-room branch")
 def test_sigterm_on_serve_leaves_no_orphan(archive, tmp_path):
     top, db, images = archive
     port = _free_port()
