@@ -221,6 +221,8 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
     items = [it for it in items if it.text and it.text.strip()]
     if not items:
         return []
+    from pipeline.read.regions import find_gutters
+    gutters = find_gutters(items)
     items.sort(key=lambda it: ((it.box[1] + it.box[3]) / 2, it.box[0]))
     rows: list[list[OcrLine]] = []
     for it in items:
@@ -230,7 +232,11 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
             bot = statistics.median(r.box[3] for r in row)
             ov = min(bot, it.box[3]) - max(top, it.box[1])
             hmin = min(bot - top, it.box[3] - it.box[1])
-            if hmin > 0 and ov > 0.5 * hmin:
+            # pieces of one row never overlap in x (a photo's curved lines
+            # give tall boxes that reach into the next line)
+            side = all(it.box[0] >= r.box[2] - 0.2 * hmin or it.box[2] <= r.box[0] + 0.2 * hmin
+                       for r in row)
+            if hmin > 0 and ov > 0.5 * hmin and side:
                 row.append(it)
                 placed = True
                 break
@@ -243,7 +249,8 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
         cur = [row[0]]
         for it in row[1:]:
             gap = it.box[0] - cur[-1].box[2]
-            if gap <= join_gap * h:
+            split = any(cur[-1].box[2] <= g1 and it.box[0] >= g0 for g0, g1 in gutters)
+            if gap <= join_gap * h and not split:
                 cur.append(it)
             else:
                 out.append(_merge(cur, h))

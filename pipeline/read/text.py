@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 from pipeline.read.imaging import RASTER_MAX_PIXELS, raster_dpi
 from pipeline.models import Document, Line, Page, PageSource
 
-VERSION = 1
+VERSION = 2
 
 # Font-name fragments of heading faces (黑体, 小标宋, bold cuts).
 _HEADING_FONT = re.compile(r"bold|black|heavy|hei|zenhei|simhei|xbs|xiaobiaosong|biaosong|黑|宋体-粗|medium",
