@@ -249,7 +249,9 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
         cur = [row[0]]
         for it in row[1:]:
             gap = it.box[0] - cur[-1].box[2]
-            split = any(cur[-1].box[2] <= g1 and it.box[0] >= g0 for g0, g1 in gutters)
+            cy = (it.box[1] + it.box[3]) / 2
+            split = any(cur[-1].box[2] <= g1 and it.box[0] >= g0 and top <= cy <= bottom
+                        for g0, g1, top, bottom in gutters)
             if gap <= join_gap * h and not split:
                 cur.append(it)
             else:

@@ -29,7 +29,7 @@ import numpy as np
 # unknown resolution to a body of about 14 pt.
 BODY_INK_PT = 15.0
 # A recorded dpi is believed when it puts the body ink band in this range (pt).
-PLAUSIBLE_BODY_PT = (8.0, 26.0)
+PLAUSIBLE_BODY_PT = (8.0, 22.0)
 DPI_RANGE = (72, 1200)          # estimates are clamped to this range
 TEXT_WORK_SIDE = 1600           # px: long side of the copy the text height is measured on
 
@@ -43,10 +43,9 @@ def text_height_px(gray: np.ndarray) -> Optional[float]:
     their heights is the body's (titles are few and short).
     """
     h, w = gray.shape[:2]
-    f = min(1.0, TEXT_WORK_SIDE / float(max(h, w)))
-    g = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-    bg = cv2.medianBlur(g, 31)
-    ink = ((bg.astype(np.int16) - g) > 40).astype(np.uint8)
+    f = TEXT_WORK_SIDE / float(max(h, w))
+    g = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    ink = _ink(g)
     k = max(3, int(g.shape[1] / 100))
     lines = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8))
     n, _, st, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
@@ -60,6 +59,14 @@ def text_height_px(gray: np.ndarray) -> Optional[float]:
     order = np.argsort(hs)
     cum = np.cumsum(ws[order])
     return float(hs[order][np.searchsorted(cum, cum[-1] / 2.0)]) / f
+
+
+def _ink(g: np.ndarray) -> np.ndarray:
+    """Pixels clearly darker than the paper around them (0/1): the paper is a
+    max filter wider than any stroke, so uneven light does not matter."""
+    bg = cv2.dilate(g, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31)))
+    bg = cv2.blur(bg, (15, 15))
+    return ((bg.astype(np.int16) - g) > 40).astype(np.uint8)
 
 
 def dpi_from_text(gray: np.ndarray, dpi: int, known: bool) -> tuple[int, Optional[float]]:
@@ -150,8 +157,7 @@ def find_gutter(gray: np.ndarray) -> Optional[float]:
         return None
     f = min(1.0, 1000.0 / max(h, w))
     g = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-    bg = cv2.medianBlur(g, 31)
-    ink = ((bg.astype(np.int16) - g) > 40).astype(np.uint8)
+    ink = _ink(g)
     sh, sw = ink.shape
     ink[: int(0.05 * sh)] = 0            # edges of a photo: the table, other sheets
     ink[int(0.95 * sh):] = 0

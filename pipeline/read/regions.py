@@ -41,10 +41,11 @@ from pipeline.models import Region
 T = TypeVar("T")   # anything with a ``box`` = (x0, top, x1, bottom)
 
 GUTTER_MIN = 0.9        # line heights: narrowest vertical gap that separates columns
-WIDE_SHARE = 0.62       # a line wider than this share of the run's width spans columns (a band)
 MIN_COLUMN_LINES = 4    # a column holds at least this many lines (footer rows of 报/送 lists do not)
 PARALLEL_SHARE = 0.5    # columns run alongside each other over this share of the shorter one's height
 MAX_DEPTH = 4
+
+Gutter = tuple[float, float, float, float]   # x0, x1 of the gap; top, bottom of the columns beside it
 
 
 def _h(items: Sequence) -> float:
@@ -57,46 +58,85 @@ def _span(items: Sequence) -> tuple[float, float, float, float]:
             max(i.box[2] for i in items), max(i.box[3] for i in items))
 
 
-def find_gutters(items: Sequence, line_h: float = 0.0) -> list[tuple[float, float]]:
-    """x ranges ``(x0, x1)`` of column gutters among ``items`` (boxes of one
-    band of the page): no narrow line crosses them, they are at least
-    ``GUTTER_MIN`` line heights wide, and the text on the two sides of each
-    runs alongside (overlaps in y) with ``MIN_COLUMN_LINES`` lines a side."""
+def _row_order(items: Sequence) -> list:
+    return sorted(items, key=lambda it: ((it.box[1] + it.box[3]) / 2.0, it.box[0]))
+
+
+def _valleys(items: Sequence, h: float) -> list[tuple[float, float]]:
+    """x ranges inside the text that few lines cover (candidate gutters)."""
+    x0, _, x1, _ = _span(items)
+    step = max(1.0, h / 4.0)
+    n = int((x1 - x0) / step) + 1
+    if n < 4:
+        return []
+    cov = [0] * n
+    for it in items:
+        a, b = int((it.box[0] - x0) / step), int((it.box[2] - x0) / step)
+        for k in range(max(0, a), min(n, b + 1)):
+            cov[k] += 1
+    # a valley: at least MIN_COLUMN_LINES fewer lines than the busiest x on
+    # either side of it (the columns' lines stop at it, the bands cross it)
+    lmax, rmax = [0] * n, [0] * n
+    for k in range(1, n):
+        lmax[k] = max(lmax[k - 1], cov[k - 1])
+    for k in range(n - 2, -1, -1):
+        rmax[k] = max(rmax[k + 1], cov[k + 1])
+    low = [cov[k] <= min(lmax[k], rmax[k]) - MIN_COLUMN_LINES for k in range(n)]
+    out, start = [], None
+    for k in range(n + 1):
+        if k < n and low[k]:
+            start = k if start is None else start
+        elif start is not None:
+            if start > 0 and k < n and (k - start) * step >= GUTTER_MIN * h * 0.5:
+                out.append((x0 + start * step, x0 + k * step))
+            start = None
+    return out
+
+
+def find_gutters(items: Sequence, line_h: float = 0.0) -> list[Gutter]:
+    """Column gutters among ``items`` (line boxes of a page or a part of it).
+
+    A gutter is an x range few lines cover (a valley of the x coverage)
+    beside which, between lines that cross it (masthead, headline), a run
+    of lines splits into a left and a right side of ``MIN_COLUMN_LINES``
+    lines each that run alongside each other and leave a gap of at least
+    ``GUTTER_MIN`` line heights.  Returns ``(x0, x1, top, bottom)`` of each.
+    """
     items = [it for it in items if it.box[2] > it.box[0]]
     if len(items) < 2 * MIN_COLUMN_LINES:
         return []
     h = line_h or _h(items)
-    x0, _, x1, _ = _span(items)
-    width = x1 - x0
-    if h <= 0 or width <= 0:
+    if h <= 0:
         return []
-    narrow = [it for it in items if (it.box[2] - it.box[0]) < WIDE_SHARE * width]
-    if len(narrow) < 2 * MIN_COLUMN_LINES:
-        return []
-    iv = sorted((it.box[0], it.box[2]) for it in narrow)
-    gaps = []
-    end = iv[0][1]
-    for a, b in iv[1:]:
-        if a - end >= GUTTER_MIN * h:
-            gaps.append((end, a))
-        end = max(end, b)
-    out = []
-    for g0, g1 in gaps:
-        left = [it for it in narrow if it.box[2] <= g0]
-        right = [it for it in narrow if it.box[0] >= g1]
-        if len(left) < MIN_COLUMN_LINES or len(right) < MIN_COLUMN_LINES:
-            continue
-        lt, lb = min(i.box[1] for i in left), max(i.box[3] for i in left)
-        rt, rb = min(i.box[1] for i in right), max(i.box[3] for i in right)
-        ov = min(lb, rb) - max(lt, rt)
-        if ov < PARALLEL_SHARE * min(lb - lt, rb - rt):
-            continue
-        # no wide line of the band may cross the gutter where the columns run
-        if any(it.box[0] < g0 and it.box[2] > g1 and it.box[3] > max(lt, rt) and it.box[1] < min(lb, rb)
-               for it in items):
-            continue
-        out.append((g0, g1))
+    rows = _row_order(items)
+    out: list[Gutter] = []
+    for v0, v1 in _valleys(items, h):
+        mid = (v0 + v1) / 2.0
+        run: list = []
+        for it in rows + [None]:
+            if it is not None and not (it.box[0] < mid < it.box[2]):
+                run.append(it)
+                continue
+            g = _split(run, mid, h)
+            if g:
+                out.append(g)
+            run = []
     return out
+
+
+def _split(run: list, mid: float, h: float):
+    left = [it for it in run if (it.box[0] + it.box[2]) / 2.0 < mid]
+    right = [it for it in run if (it.box[0] + it.box[2]) / 2.0 >= mid]
+    if len(left) < MIN_COLUMN_LINES or len(right) < MIN_COLUMN_LINES:
+        return None
+    g0, g1 = max(i.box[2] for i in left), min(i.box[0] for i in right)
+    if g1 - g0 < GUTTER_MIN * h:
+        return None
+    lt, lb = min(i.box[1] for i in left), max(i.box[3] for i in left)
+    rt, rb = min(i.box[1] for i in right), max(i.box[3] for i in right)
+    if min(lb, rb) - max(lt, rt) < PARALLEL_SHARE * min(lb - lt, rb - rt):
+        return None
+    return (g0, g1, min(lt, rt), max(lb, rb))
 
 
 def order_lines(items: list[T]) -> tuple[list[T], list[Region]]:
@@ -108,7 +148,7 @@ def order_lines(items: list[T]) -> tuple[list[T], list[Region]]:
     h = _h(items)
     out: list[T] = []
     regions: list[Region] = []
-    _cut(list(items), h, out, regions, 0)
+    _cut(list(items), h, out, regions, 0, 0.0)
     # merge neighbouring non-column blocks into one region
     merged: list[Region] = []
     for r in regions:
@@ -123,28 +163,33 @@ def order_lines(items: list[T]) -> tuple[list[T], list[Region]]:
     return out, merged
 
 
-def _cut(items: list, h: float, out: list, regions: list, depth: int, column: float = 0.0) -> None:
-    """Bands of wide lines cut the run horizontally; between them, narrow
-    lines are split at gutters into columns (recursively)."""
-    x0, _, x1, _ = _span(items)
-    width = x1 - x0
-    runs: list[tuple[bool, list]] = []
-    for it in items:                    # items are in row order
-        wide = (it.box[2] - it.box[0]) >= WIDE_SHARE * width
-        if runs and runs[-1][0] == wide:
-            runs[-1][1].append(it)
+def _cut(items: list, h: float, out: list, regions: list, depth: int, column: float) -> None:
+    """The widest-running gutter splits its section into a left and a right
+    part (each cut again, for 3-4 columns); lines above and below the section
+    are cut on their own.  Without a gutter the lines keep their order."""
+    gutters = find_gutters(items, h) if depth < MAX_DEPTH else []
+    if not gutters:
+        out.extend(items)
+        regions.append(Region("column" if column else "block", _span(items), confidence=column or 1.0))
+        return
+    g0, g1, top, bottom = max(gutters, key=lambda g: g[3] - g[2])
+    mid = (g0 + g1) / 2.0
+    conf = round(min(1.0, (g1 - g0) / (2.0 * h)), 3)
+    above, section, below = [], [], []
+    for it in items:                        # items are in row order
+        cy = (it.box[1] + it.box[3]) / 2.0
+        if cy < top:
+            above.append(it)
+        elif cy > bottom:
+            below.append(it)
         else:
-            runs.append((wide, [it]))
-    for wide, run in runs:
-        gutters = [] if (wide or depth >= MAX_DEPTH) else find_gutters(run, h)
-        if not gutters:
-            out.extend(run)
-            kind = "column" if column else "block"
-            regions.append(Region(kind, _span(run), confidence=column or 1.0))
-            continue
-        edges = [x0 - 1.0] + [(g0 + g1) / 2.0 for g0, g1 in gutters] + [x1 + 1.0]
-        conf = round(min(1.0, min(g1 - g0 for g0, g1 in gutters) / (2.0 * h)), 3)
-        for a, b in zip(edges, edges[1:]):
-            col = [it for it in run if a <= (it.box[0] + it.box[2]) / 2.0 < b]
-            if col:
-                _cut(col, h, out, regions, depth + 1, column=conf)
+            section.append(it)
+    left = [it for it in section if (it.box[0] + it.box[2]) / 2.0 < mid]
+    right = [it for it in section if (it.box[0] + it.box[2]) / 2.0 >= mid]
+    if above:
+        _cut(above, h, out, regions, depth + 1, column)
+    for part in (left, right):
+        if part:
+            _cut(part, h, out, regions, depth + 1, conf)
+    if below:
+        _cut(below, h, out, regions, depth + 1, column)

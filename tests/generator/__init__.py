@@ -23,3 +23,4 @@ from generator.spec import *  # noqa: F401,F403
 from generator.pdf import *  # noqa: F401,F403
 from generator.scans import *  # noqa: F401,F403
 from generator.samples import *  # noqa: F401,F403
+from generator.photos import *  # noqa: F401,F403
