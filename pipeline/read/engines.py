@@ -149,6 +149,10 @@ def normalize_text(text: str) -> str:
     # mix ( and （ at random; bulletins print （）), as is an unpaired ASCII
     # bracket next to Han; (1) / (a) between non-Han stay ASCII.
     t = _fix_brackets(t)
+    # a line that is only a bracketed number is the 期号 of a historical
+    # bulletin, printed （2）; N° / Nº before digits is the numero sign №
+    t = re.sub(r"^[(（](\d{1,4})[)）]$", "（\\1）", t)
+    t = re.sub(r"(?:^No|N[°º˚]) ?(?=\d)", "№ ", t)
     # ASCII double quotes in Chinese text -> “ ”
     if '"' in t and _HAN_RE.search(t):
         out, open_q = [], True
@@ -234,7 +238,8 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
             hmin = min(bot - top, it.box[3] - it.box[1])
             # pieces of one row never overlap in x (a photo's curved lines
             # give tall boxes that reach into the next line)
-            side = all(it.box[0] >= r.box[2] - 0.2 * hmin or it.box[2] <= r.box[0] + 0.2 * hmin
+            side = all(min(it.box[2], r.box[2]) - max(it.box[0], r.box[0])
+                       <= min(hmin, 0.5 * (it.box[2] - it.box[0]), 0.5 * (r.box[2] - r.box[0]))
                        for r in row)
             if hmin > 0 and ov > 0.5 * hmin and side:
                 row.append(it)
