@@ -64,6 +64,17 @@ class Line:
 
 
 @dataclass
+class Region:
+    """A block of the page found by ``read.regions``: a column of text, a
+    full-width band (masthead, title) or a figure; ``order`` is its place in
+    reading order."""
+    kind: str                   # "column", "band", "figure"
+    box: Box
+    order: int = 0
+    confidence: float = 1.0     # 0..1: how clearly the block stands apart
+
+
+@dataclass
 class Page:
     """A page's lines in reading order, plus provenance of how they were read."""
     page_no: int                # 1-based within the input
@@ -79,6 +90,7 @@ class Page:
     image_path: Optional[str] = None   # stored page image with line boxes
     source: str = ""            # file (and frame) the page came from
     text: str = ""              # reading-order text without page number (set by layout)
+    regions: list[Region] = field(default_factory=list)   # OCR pages: columns/bands in reading order
 
 
 @dataclass
@@ -90,6 +102,7 @@ class PageSource:
     kind: str = "pdf"           # "pdf" or "image"
     needs_ocr: bool = False
     reason: str = ""            # why the text layer was rejected (for the record)
+    crop: Optional[tuple[float, float]] = None   # x range (share of width) of one page of a photographed spread
 
 
 @dataclass

@@ -149,6 +149,10 @@ def normalize_text(text: str) -> str:
     # mix ( and （ at random; bulletins print （）), as is an unpaired ASCII
     # bracket next to Han; (1) / (a) between non-Han stay ASCII.
     t = _fix_brackets(t)
+    # a line that is only a bracketed number is the 期号 of a historical
+    # bulletin, printed （2）; N° / Nº before digits is the numero sign №
+    t = re.sub(r"^[(（](\d{1,4})[)）]$", "（\\1）", t)
+    t = re.sub(r"(?:^No|N[°º˚]) ?(?=\d)", "№ ", t)
     # ASCII double quotes in Chinese text -> “ ”
     if '"' in t and _HAN_RE.search(t):
         out, open_q = [], True
@@ -221,6 +225,8 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
     items = [it for it in items if it.text and it.text.strip()]
     if not items:
         return []
+    from pipeline.read.regions import find_gutters
+    gutters = find_gutters(items)
     items.sort(key=lambda it: ((it.box[1] + it.box[3]) / 2, it.box[0]))
     rows: list[list[OcrLine]] = []
     for it in items:
@@ -230,7 +236,12 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
             bot = statistics.median(r.box[3] for r in row)
             ov = min(bot, it.box[3]) - max(top, it.box[1])
             hmin = min(bot - top, it.box[3] - it.box[1])
-            if hmin > 0 and ov > 0.5 * hmin:
+            # pieces of one row never overlap in x (a photo's curved lines
+            # give tall boxes that reach into the next line)
+            side = all(min(it.box[2], r.box[2]) - max(it.box[0], r.box[0])
+                       <= min(hmin, 0.5 * (it.box[2] - it.box[0]), 0.5 * (r.box[2] - r.box[0]))
+                       for r in row)
+            if hmin > 0 and ov > 0.5 * hmin and side:
                 row.append(it)
                 placed = True
                 break
@@ -243,7 +254,10 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
         cur = [row[0]]
         for it in row[1:]:
             gap = it.box[0] - cur[-1].box[2]
-            if gap <= join_gap * h:
+            cy = (it.box[1] + it.box[3]) / 2
+            split = any(cur[-1].box[2] <= g1 and it.box[0] >= g0 and top <= cy <= bottom
+                        for g0, g1, top, bottom in gutters)
+            if gap <= join_gap * h and not split:
                 cur.append(it)
             else:
                 out.append(_merge(cur, h))

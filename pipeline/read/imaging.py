@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pipeline.models import PageSource
+from pipeline.read import photo
 
 MAX_PIXELS = 200_000_000      # refuse decompression bombs above this many pixels
 MIN_SIDE = 16                 # refuse images smaller than this on a side
@@ -122,7 +123,8 @@ def _sane_dpi(value) -> Optional[int]:
     return int(round(v))
 
 
-def _image_dpi(im: Image.Image) -> int:
+def _recorded_dpi(im: Image.Image) -> Optional[int]:
+    """The resolution the file records, or None when it records none (or an absurd one)."""
     dpi = _sane_dpi(im.info.get("dpi"))
     if dpi is None and "resolution" in im.info:
         # TIFF in pixels per centimetre
@@ -143,7 +145,7 @@ def _image_dpi(im: Image.Image) -> int:
                 dpi = _sane_dpi(jfif)
         except Exception:  # pragma: no cover - odd metadata
             dpi = None
-    return dpi or DEFAULT_DPI
+    return dpi
 
 
 def pil_to_bgr(im: Image.Image) -> np.ndarray:
@@ -195,6 +197,15 @@ def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndar
     report the resolution from their metadata (300 when absent or absurd).
     Raises ValueError for decompression bombs and tiny images.
     """
+    arr, dpi_used, _ = load_page(source, dpi)
+    return arr, dpi_used
+
+
+def load_page(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, int, bool]:
+    """``load_page_image`` plus whether the dpi is known (rendered, or recorded
+    in the file) rather than assumed.  JPEGs are turned by their EXIF
+    orientation; a page that is one half of a photographed spread
+    (``source.crop``) is cut out of its image."""
     path = Path(source.path)
     what = f"{path.name}[{source.index}]"
     kind = source.kind
@@ -222,7 +233,7 @@ def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndar
                 page.close()
         finally:
             pdf.close()
-        return arr, int(dpi)
+        return arr, int(dpi), True
 
     with Image.open(path) as im:
         n = int(getattr(im, "n_frames", 1) or 1)
@@ -231,7 +242,8 @@ def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndar
         if source.index:
             im.seek(source.index)
         _check_size(im.width, im.height, what)
-        dpi_used = _image_dpi(im)
+        recorded = _recorded_dpi(im)
+        dpi_used = recorded or DEFAULT_DPI
         if im.format == "JPEG":
             # phone photos: honour the EXIF orientation flag
             try:
@@ -249,7 +261,11 @@ def load_page_image(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndar
                 im2 = im2.convert("L" if im2.mode in ("1", "I;16", "I", "F") else "RGB")
             im2, dpi_used = im2.reduce(f), max(1, dpi_used // f)
         arr = pil_to_bgr(im2)
-    return np.ascontiguousarray(arr), dpi_used
+    crop = getattr(source, "crop", None)
+    if crop:
+        w = arr.shape[1]
+        arr = arr[:, int(round(crop[0] * w)):int(round(crop[1] * w))]
+    return np.ascontiguousarray(arr), dpi_used, recorded is not None
 
 
 def _pdfium_to_bgr(arr: np.ndarray, fmt: str) -> np.ndarray:
@@ -437,6 +453,28 @@ def rotate_quadrant(img: np.ndarray, degrees: int) -> np.ndarray:
 # ---- the whole clean-up
 
 
+RING_BAND = (0.72, 1.02)   # radii (share of the half-axes) of the band a seal's ring lies in
+RING_COVER = 0.85          # share of directions in which that band holds red ink
+
+
+def ring_like(mask: np.ndarray) -> bool:
+    """True when the ink of ``mask`` (a box around one red region) closes a
+    ring along the ellipse inscribed in the box: the outline of a round or
+    oval seal.  Characters touch that band in a few directions only."""
+    h, w = mask.shape[:2]
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 20:
+        return False
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    dx, dy = (xs - cx) / max(1.0, w / 2.0), (ys - cy) / max(1.0, h / 2.0)
+    rad = np.hypot(dx, dy)
+    band = (rad >= RING_BAND[0]) & (rad <= RING_BAND[1])
+    if not band.any():
+        return False
+    bins = ((np.arctan2(dy[band], dx[band]) + np.pi) / (2 * np.pi) * 48).astype(int) % 48
+    return len(np.unique(bins)) >= RING_COVER * 48
+
+
 def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """Grey page in which red ink is either kept dark (stand-alone red text such
     as the masthead) or dropped to paper (a seal over black text).
@@ -459,8 +497,9 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     k = _odd(dpi * 0.12)
     regions = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(regions, connectivity=8)
-    # black ink: dark in all channels (the red channel too)
-    black = (np.maximum(np.maximum(r, g), b) < 110).astype(np.uint8)
+    # black ink: dark in all channels (the red channel too) and not red: red
+    # ink in the shadow of a photo is dark in every channel but stays red
+    black = ((np.maximum(np.maximum(r, g), b) < 110) & (soft == 0)).astype(np.uint8)
     drop = np.zeros(n, bool)
     seals: list[tuple[int, int, int, int]] = []
     for lab in range(1, n):
@@ -470,7 +509,9 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
         sub_black = black[y:y + h, x:x + w]
         sub_red = red[y:y + h, x:x + w] > 0
         aspect = w / float(h)
-        seal_like = 0.6 <= aspect <= 1.6 and min(w, h) > dpi * 0.8
+        # a seal is a large ring; a large red character (a masthead on a
+        # scan whose dpi is unknown or wrong) is not
+        seal_like = 0.6 <= aspect <= 1.6 and min(w, h) > dpi * 0.8 and ring_like(sub_red)
         black_frac = float(sub_black.sum()) / max(1.0, float(sub_red.sum()))
         if seal_like or black_frac > 0.15:
             drop[lab] = True
@@ -541,6 +582,8 @@ def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,
         red = None
         info.update({"red_pixels": 0, "red_kept": 0, "red_dropped": 0})
     gray = normalize_background(gray, dpi)
+    gray, faint = photo.suppress_faint_ink(gray, dpi)
+    info["faint"] = faint
     gray, border = clean_borders(gray, dpi)
     info["border"] = round(border, 4)
     info["speckles"] = 0

@@ -30,7 +30,7 @@ from pipeline.models import Document, PageSource
 IMAGE_EXTS = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_EXTS = IMAGE_EXTS | {".pdf"}
 
-VERSION = 3                       # page triage rules; part of the pipeline version
+VERSION = 4                       # page triage rules (3: hostile-input triage; 4: photographed spreads split); part of the pipeline version
 
 
 
@@ -210,8 +210,12 @@ def _ingest(cand: Candidate, max_pages: int) -> Document:
         doc.pages = pdf_pages(path, max_pages)
     else:
         n = check_image(path)
-        doc.pages = [PageSource(page_no=i + 1, path=str(path), index=i, kind="image", needs_ocr=True,
-                                reason="image input") for i in range(n)]
+        doc.pages = []
+        for i in range(n):
+            for crop in spread_crops(path, i):
+                doc.pages.append(PageSource(page_no=len(doc.pages) + 1, path=str(path), index=i,
+                                            kind="image", needs_ocr=True, crop=crop,
+                                            reason="image input" + (" (one page of a spread)" if crop else "")))
     if not doc.pages:
         raise InputError("no pages")
     if len(doc.pages) > max_pages:
@@ -258,6 +262,36 @@ def check_image(path: Path) -> int:
     return n
 
 
+def spread_crops(path: Path, index: int = 0) -> list:
+    """``[None]`` for an image that is one page; ``[(0, g), (g, 1)]`` (x ranges
+    as shares of the width) for a photographed two-page spread with its
+    gutter at ``g``: the left page comes first.  Only landscape images are
+    decoded (at a reduced size)."""
+    from PIL import Image, ImageOps
+
+    import numpy as np
+
+    from pipeline.read import photo
+    try:
+        with Image.open(path) as im:
+            if index:
+                im.seek(index)
+            w, h = im.size
+            if im.format == "JPEG" and im.getexif().get(274) in (5, 6, 7, 8):
+                w, h = h, w
+            if w < photo.SPREAD_MIN_ASPECT * h:
+                return [None]
+            if im.format == "JPEG":
+                im.draft("L", (max(1, w // 4), max(1, h // 4)))
+            im2 = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
+            small = im2.convert("L")
+            small.thumbnail((1200, 1200))
+            g = photo.find_gutter(np.asarray(small))
+    except Exception:
+        return [None]
+    return [None] if g is None else [(0.0, g), (g, 1.0)]
+
+
 def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
     images = sorted((p for p in _regular_files(path) if p.suffix.lower() in IMAGE_EXTS),
                     key=lambda p: natural_key(p.name))
@@ -276,8 +310,10 @@ def _ingest_folder(path: Path, max_pages: int = 5000) -> Document:
             raise InputError(f"page image {printable(img.name)}: {exc}")
         h.update(os.fsencode(img.name) + b"\0" + sha256_file(img).encode())
         for k in range(n):  # a multi-frame TIFF in a folder gives all its frames
-            pages.append(PageSource(page_no=len(pages) + 1, path=str(img), index=k, kind="image",
-                                    needs_ocr=True, reason="image input"))
+            for crop in spread_crops(img, k):
+                pages.append(PageSource(page_no=len(pages) + 1, path=str(img), index=k, kind="image",
+                                        needs_ocr=True, crop=crop,
+                                        reason="image input" + (" (one page of a spread)" if crop else "")))
     if not pages:
         raise InputError("folder holds no page images")
     if len(pages) > max_pages:

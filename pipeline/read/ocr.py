@@ -7,8 +7,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from pipeline.models import Line, Page, PageSource
-from pipeline.read import imaging, orient
+from pipeline.models import Line, Page, PageSource, Region
+from pipeline.read import imaging, orient, photo, regions
 from pipeline.read.limits import printable
 from pipeline.read.engines import (INK_TO_EM, SIZE_FACTOR, OcrLine, get_engine)
 
@@ -90,7 +90,10 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
               image_dir: Optional[Path] = None) -> Page:
     """OCR one page: load -> prepare -> recognize -> ``models.Page`` in points."""
     eng = engine if not isinstance(engine, str) else get_engine(engine)
-    image, dpi_used = imaging.load_page_image(source, dpi=dpi)
+    image, dpi_used, known = imaging.load_page(source, dpi=dpi)
+    if source.kind != "pdf":
+        # photos and dataset page images: no dpi, or a camera's 72
+        dpi_used, _ = photo.dpi_from_text(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dpi_used, known)
     # Most pages are upright: read first, and only look for the page's
     # orientation when the result looks wrong (few/low-confidence lines or
     # tall detector boxes).  A turned page is then prepared and read again.
@@ -107,7 +110,9 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     del image
     red = info.get("red_mask")
     gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    ocr_lines = drop_faint_lines(gray, ocr_lines)
     ocr_lines = add_bullets(gray, ocr_lines)
+    ocr_lines, found = regions.order_lines(ocr_lines)
     k = 72.0 / dpi_used
     factor = SIZE_FACTOR.get(getattr(eng, "name", ""), 1.0)
     lines: list[Line] = []
@@ -137,11 +142,40 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
         rotation=int(info.get("rotation", 0)),
         skew=float(info.get("skew", 0.0)),
         source=printable(page_source_label(source)),
+        regions=[Region(r.kind, tuple(round(v * k, 2) for v in r.box), r.order, r.confidence)
+                 for r in found],
     )
     if image_dir is not None:
         page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
                                               f"page-{source.page_no:03d}.jpg", red))
     return page
+
+
+FAINT_LINE_GAP = 90    # grey levels: a line whose ink is this much lighter than the page's text is show-through
+
+
+def line_ink(gray: np.ndarray, box) -> float:
+    """Darkness of a line's ink: the 2nd percentile grey level inside its box."""
+    x0, top, x1, bottom = (int(round(v)) for v in box)
+    sub = gray[max(0, top):bottom, max(0, x0):x1]
+    return float(np.percentile(sub, 2)) if sub.size else 255.0
+
+
+def drop_faint_lines(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
+    """Drop lines whose ink is far lighter than the page's main text: faint
+    show-through from the next sheet that survived the clean-up."""
+    if len(lines) < 3:
+        return lines
+    inks = [line_ink(gray, l.box) for l in lines]
+    weights = [len(l.text) for l in lines]
+    order = sorted(range(len(lines)), key=lambda i: inks[i])
+    half, acc, main = sum(weights) / 2.0, 0.0, inks[order[-1]]
+    for i in order:
+        acc += weights[i]
+        if acc >= half:
+            main = inks[i]
+            break
+    return [l for l, ink in zip(lines, inks) if ink - main < FAINT_LINE_GAP]
 
 
 def _recognize(eng, clean: np.ndarray, dpi: int) -> list[OcrLine]:
@@ -176,6 +210,9 @@ def page_source_label(source: PageSource) -> str:
     of a multi-frame image, else the file (N is 1-based)."""
     if source.kind == "pdf" or str(source.path).lower().endswith(".pdf"):
         return f"{source.path}#page={source.index + 1}"
+    if getattr(source, "crop", None):
+        half = "left" if source.crop[0] < 0.25 else "right"
+        return f"{source.path}#{half}" if not source.index else f"{source.path}#frame={source.index + 1}&{half}"
     if source.index:
         return f"{source.path}#frame={source.index + 1}"
     if str(source.path).lower().endswith((".tif", ".tiff")):

@@ -24,3 +24,4 @@ from generator.pdf import *  # noqa: F401,F403
 from generator.scans import *  # noqa: F401,F403
 from generator.samples import *  # noqa: F401,F403
 from generator.documents import DocumentSpec, document_specs, render_document  # noqa: F401
+from generator.photos import *  # noqa: F401,F403
