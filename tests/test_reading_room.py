@@ -23,7 +23,7 @@ import pytest
 
 import generator as generate
 from pipeline import cli, models
-from pipeline.archive import corrections, editions, load, pageimages, series
+from pipeline.archive import editions, load, pageimages, series
 from pipeline.batch.runner import RunOptions, process, run
 from pipeline.publish import export, pdfexport, reading
 from pipeline.read import ingest

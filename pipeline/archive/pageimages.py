@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from pipeline.models import Issue, Page
+from pipeline.models import Issue
 
 RENDER_DPI = 100        # born-digital page images: enough to read beside the text, ~100 KB a page
 JPEG_QUALITY = 70

@@ -152,7 +152,7 @@ def render_article(ctx: dict, urls: dict) -> str:
     out.append('<div class="body" id="body">')
     body = a.get("body") or ""
     if "body" in ca:
-        out.append(f'<p class="corrected">(body corrected; original kept in the corrections table)</p>')
+        out.append('<p class="corrected">(body corrected; original kept in the corrections table)</p>')
     for para in body.split("\n"):
         if para.strip():
             out.append(f"<p>{escape(para)}</p>")
