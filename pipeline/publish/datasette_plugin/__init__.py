@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
