@@ -4,14 +4,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 
 DEFAULT_DB = "data/processed/archive.db"
 
 
 def _progress_printer(mode: str):
-    """Progress on stderr (human), JSON lines on stdout (--jsonl), or nothing (--quiet)."""
+    """Progress on stderr (human), JSON lines on stdout (--jsonl), or nothing (--quiet).
+    Human progress on a terminal is a bar by pages (pages/s, ETA from pages)."""
+    if mode == "human" and sys.stderr.isatty():
+        return _PageBar()
+
     def human(event, d):
+        if event == "start":
+            print(f"{d['total']} inputs, {d.get('pages_total', 0)} pages", file=sys.stderr, flush=True)
         if event == "file":
             name = Path(d["source_path"]).name
             eta = f"ETA {d['eta']:.0f}s" if d.get("eta") is not None else ""
@@ -19,17 +26,60 @@ def _progress_printer(mode: str):
                 eta = f"{d['rate_pages_s']:.1f} pages/s, {eta}"
             if d["status"] == "failed":
                 print(f"ERROR {d['source_path']}: {d['error']} [{d['stage']}]", file=sys.stderr)
-            detail = {"loaded": f"{d['pages']} pages, {d['articles']} articles, {d['seconds']:.1f}s",
-                      "unchanged": "unchanged, skipped", "failed": "failed",
-                      "duplicate": d.get("note") or "duplicate"}[d["status"]]
-            flags = f" [flagged: {', '.join(d['flags'])}]" if d.get("flags") else ""
-            print(f"[{d['done']:>4}/{d['total']}] {d['status']:9} {name}: {detail}{flags}"
+            print(f"[{d['done']:>4}/{d['total']}] {d['status']:9} {name}: {_detail(d)}"
                   f"  | {d['pages_done']} pages done, {d['failures']} failed {eta}", file=sys.stderr)
 
+    lock = threading.Lock()
+
     def jsonl(event, d):
-        print(json.dumps({"event": event, **d}, ensure_ascii=False), flush=True)
+        with lock:                      # page events may come from a pool thread
+            print(json.dumps({"event": event, **d}, ensure_ascii=False), flush=True)
 
     return {"human": human, "jsonl": jsonl, "quiet": lambda e, d: None}[mode]
+
+
+def _detail(d) -> str:
+    flags = f" [flagged: {', '.join(d['flags'])}]" if d.get("flags") else ""
+    return {"loaded": f"{d['pages']} pages, {d['articles']} articles, {d['seconds']:.1f}s",
+            "unchanged": "unchanged, skipped", "failed": "failed",
+            "duplicate": d.get("note") or "duplicate"}[d["status"]] + flags
+
+
+class _PageBar:
+    """A tqdm bar over the batch's pages, redrawn at least every second (a
+    ticker thread) so a slow page never leaves the terminal silent."""
+
+    def __init__(self):
+        self.bar = None
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def __call__(self, event, d):
+        from tqdm import tqdm
+        with self.lock:
+            if event == "start":
+                self.bar = tqdm(total=d.get("pages_total") or None, unit="page", file=sys.stderr,
+                                desc=f"{d['total']} inputs", dynamic_ncols=True, mininterval=0.5)
+                threading.Thread(target=self._tick, daemon=True).start()
+            elif self.bar is None:
+                return
+            elif event in ("page", "file"):
+                self.bar.n = max(self.bar.n, int(d.get("pages_read", self.bar.n)))
+                if event == "file":
+                    self.bar.set_postfix_str(f"{d['done']}/{d['total']} inputs, {d['failures']} failed",
+                                             refresh=False)
+                    if d["status"] == "failed":
+                        self.bar.write(f"ERROR {d['source_path']}: {d['error']} [{d['stage']}]")
+                self.bar.refresh()
+            elif event == "end":
+                self.stop.set()
+                self.bar.close()
+
+    def _tick(self):
+        while not self.stop.wait(1.0):
+            with self.lock:
+                if self.bar is not None and not self.stop.is_set():
+                    self.bar.refresh()
 
 
 def cmd_run(args) -> int:
@@ -115,10 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
                                             "a folder of page images is one issue")
     db_arg(r)
     r.add_argument("--work-dir", default="data/processed", help="stage files and page images (default data/processed)")
-    r.add_argument("--engine", default="auto", choices=["auto", "rapidocr", "tesseract"],
-                   help="OCR engine for scanned pages (default auto: the strongest installed)")
+    r.add_argument("--engine", default="auto",
+                   choices=["auto", "rapidocr", "rapidocr-openvino", "rapidocr-onnxruntime", "tesseract"],
+                   help="OCR engine for scanned pages (default auto: the strongest installed; "
+                        "rapidocr runs on OpenVINO where installed, else onnxruntime)")
     r.add_argument("--dpi", type=int, default=300, help="rasterisation dpi for image-only PDF pages (default 300)")
-    r.add_argument("--workers", type=int, default=1, help="OCR worker processes (default 1)")
+    r.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1); each gets cores // workers inference threads")
     r.add_argument("--executor", default="local", choices=["local", "dask"], help="where page work runs")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786)")
     r.add_argument("--force", action="store_true", help="re-process inputs even when unchanged")

@@ -146,8 +146,11 @@ def delete_issue(conn, issue_id: str) -> None:
     conn.execute("DELETE FROM issues WHERE id = ?", [issue_id])
 
 
-def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "") -> str:
-    """Write ``issue`` in one transaction, replacing an earlier load. Returns its id."""
+def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "",
+               issue_entities: Optional[list] = None) -> str:
+    """Write ``issue`` in one transaction, replacing an earlier load. Returns its id.
+    ``issue_entities`` (``entities.issue_entities(issue)``, computed by a worker)
+    are written as they are instead of being extracted here."""
     doc, meta = issue.doc, issue.meta
     iid = doc.doc_id
     conf = [p.confidence for p in issue.pages] or [1.0]
@@ -191,7 +194,10 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
              for a in issue.articles],
         )
         for ext in extensions():
-            ext.index_issue(conn, iid)
+            if ext is entities and issue_entities is not None:
+                ext.index_issue(conn, iid, issue_entities)
+            else:
+                ext.index_issue(conn, iid)
     return iid
 
 
