@@ -103,8 +103,9 @@ class PageReader:
         pending = [self._start(args) for args in args_list]
         for args, got in zip(args_list, pending):
             if got is None:             # serial: read it now
-                yield read_ocr_page(*args, self.store)
+                page = read_ocr_page(*args, self.store)
                 self.on_page(args[0].page_no, False)
+                yield page
             elif isinstance(got, Page):
                 yield got
             else:
