@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -58,8 +59,10 @@ class _PageBar:
         from tqdm import tqdm
         with self.lock:
             if event == "start":
+                size = shutil.get_terminal_size((100, 20))      # not 0x0, as on a bare pty
                 self.bar = tqdm(total=d.get("pages_total") or None, unit="page", file=sys.stderr,
-                                desc=f"{d['total']} inputs", dynamic_ncols=True, mininterval=0.5)
+                                desc=f"{d['total']} inputs", ncols=size.columns, nrows=size.lines,
+                                mininterval=0.5)
                 threading.Thread(target=self._tick, daemon=True).start()
             elif self.bar is None:
                 return
