@@ -74,11 +74,12 @@ def cer(pages: list[str], truth: list[str]) -> float:
     return err / max(1, n)
 
 
-def run_bulletin(pdf: Path, work: Path, workers: int, engine: str) -> tuple[dict, list[str]]:
+def run_bulletin(pdf: Path, work: Path, workers: int, engine: str, threads: int = 0) -> tuple[dict, list[str]]:
     db = work / "bulletin.db"
+    env = dict(os.environ, **({"BULLETIN_OCR_THREADS": str(threads)} if threads else {}))
     m = measured([sys.executable, "-m", "pipeline.cli", "run", str(pdf), "--db", str(db),
                   "--work-dir", str(work / "w"), "--quiet", "--no-page-images", "--dpi", "300",
-                  "--workers", str(workers), "--engine", engine])
+                  "--workers", str(workers), "--engine", engine], env=env)
     rows = sqlite3.connect(db).execute("SELECT text FROM pages ORDER BY page_no").fetchall()
     return m, [r[0] or "" for r in rows]
 
@@ -98,6 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pages", type=int, default=4, help="first N pages of each input (0: all)")
     ap.add_argument("--workers", type=int, default=1, help="bulletin --workers and ocrmypdf -j")
     ap.add_argument("--engine", default="auto", help="bulletin --engine")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="inference threads for bulletin (BULLETIN_OCR_THREADS; default cores // workers)")
     args = ap.parse_args(argv)
     corpus = Path(args.corpus)
     tot = {"bulletin": {"cpu": 0.0, "wall": 0.0, "rss_mb": 0.0, "err": []},
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
                 work = tmp / tool
                 work.mkdir()
                 if tool == "bulletin":
-                    m, pages = run_bulletin(pdf, work, args.workers, args.engine)
+                    m, pages = run_bulletin(pdf, work, args.workers, args.engine, args.threads)
                 else:
                     m, pages = run_ocrmypdf(args.ocrmypdf, pdf, work, args.workers)
                 pages = (pages + [""] * n)[:n]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import threading
@@ -227,6 +228,12 @@ def main(argv=None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to continue", file=sys.stderr)
+        if getattr(args, "func", None) is cmd_run:
+            # the run closed its archive and killed its workers; leave now rather
+            # than wait in interpreter shutdown for the pool's threads
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
 
 
