@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -92,7 +93,13 @@ def cmd_run(args) -> int:
                       workers=args.workers, executor=args.executor, scheduler=args.scheduler,
                       force=args.force, page_images=not args.no_page_images)
     mode = "jsonl" if args.jsonl else "quiet" if args.quiet else "human"
-    summary = run(args.paths or ["data/raw"], opts, progress=_progress_printer(mode))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupt) if main_thread else None
+    try:
+        summary = run(args.paths or ["data/raw"], opts, progress=_progress_printer(mode))
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     s = summary.to_dict()
     if mode != "jsonl":
         print(f"{s['loaded']} loaded, {s['unchanged']} unchanged, {s['duplicate']} duplicate, "
@@ -103,6 +110,23 @@ def cmd_run(args) -> int:
         for r in summary.failed:
             print(f"FAILED  {r.source_path}: {r.error}")
     return 1 if summary.failed else 0
+
+
+EXIT_GRACE = 2.5     # seconds a Ctrl-C'd run gets to close its archive and kill its workers
+
+
+def _interrupt(signum, frame):
+    """Ctrl-C: unwind (the run kills its workers, pages already read stay
+    checkpointed, the issue being loaded rolls back) and, whatever blocks the
+    unwinding, leave within EXIT_GRACE: the archive is safe at any instant
+    (WAL, one transaction per issue), as after kill -9."""
+    def leave():
+        print("interrupted; re-run the same command to continue", file=sys.stderr, flush=True)
+        os._exit(130)
+    timer = threading.Timer(EXIT_GRACE, leave)
+    timer.daemon = True
+    timer.start()
+    raise KeyboardInterrupt
 
 
 def cmd_eval(args) -> int:
