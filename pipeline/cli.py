@@ -8,7 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import os
+import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 DEFAULT_DB = "data/processed/archive.db"
@@ -49,8 +53,14 @@ def _ro(path) -> sqlite3.Connection:
 
 
 def _progress_printer(mode: str):
-    """Progress on stderr (human), JSON lines on stdout (--jsonl), or nothing (--quiet)."""
+    """Progress on stderr (human), JSON lines on stdout (--jsonl), or nothing (--quiet).
+    Human progress on a terminal is a bar by pages (pages/s, ETA from pages)."""
+    if mode == "human" and sys.stderr.isatty():
+        return _PageBar()
+
     def human(event, d):
+        if event == "start":
+            print(f"{d['total']} inputs, {d.get('pages_total', 0)} pages", file=sys.stderr, flush=True)
         if event == "file":
             name = Path(d["source_path"]).name
             eta = f"ETA {d['eta']:.0f}s" if d.get("eta") is not None else ""
@@ -58,17 +68,62 @@ def _progress_printer(mode: str):
                 eta = f"{d['rate_pages_s']:.1f} pages/s, {eta}"
             if d["status"] == "failed":
                 print(f"ERROR {d['source_path']}: {d['error']} [{d['stage']}]", file=sys.stderr)
-            detail = {"loaded": f"{d['pages']} pages, {d['articles']} articles, {d['seconds']:.1f}s",
-                      "unchanged": "unchanged, skipped", "failed": "failed",
-                      "duplicate": d.get("note") or "duplicate"}[d["status"]]
-            flags = f" [flagged: {', '.join(d['flags'])}]" if d.get("flags") else ""
-            print(f"[{d['done']:>4}/{d['total']}] {d['status']:9} {name}: {detail}{flags}"
+            print(f"[{d['done']:>4}/{d['total']}] {d['status']:9} {name}: {_detail(d)}"
                   f"  | {d['pages_done']} pages done, {d['failures']} failed {eta}", file=sys.stderr)
 
+    lock = threading.Lock()
+
     def jsonl(event, d):
-        print(json.dumps({"event": event, **d}, ensure_ascii=False), flush=True)
+        with lock:                      # page events may come from a pool thread
+            print(json.dumps({"event": event, **d}, ensure_ascii=False), flush=True)
 
     return {"human": human, "jsonl": jsonl, "quiet": lambda e, d: None}[mode]
+
+
+def _detail(d) -> str:
+    flags = f" [flagged: {', '.join(d['flags'])}]" if d.get("flags") else ""
+    return {"loaded": f"{d['pages']} pages, {d['articles']} articles, {d['seconds']:.1f}s",
+            "unchanged": "unchanged, skipped", "failed": "failed",
+            "duplicate": d.get("note") or "duplicate"}[d["status"]] + flags
+
+
+class _PageBar:
+    """A tqdm bar over the batch's pages, redrawn at least every second (a
+    ticker thread) so a slow page never leaves the terminal silent."""
+
+    def __init__(self):
+        self.bar = None
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def __call__(self, event, d):
+        from tqdm import tqdm
+        with self.lock:
+            if event == "start":
+                size = shutil.get_terminal_size((100, 20))      # not 0x0, as on a bare pty
+                self.bar = tqdm(total=d.get("pages_total") or None, unit="page", file=sys.stderr,
+                                desc=f"{d['total']} inputs", ncols=size.columns, nrows=size.lines,
+                                mininterval=0.5)
+                threading.Thread(target=self._tick, daemon=True).start()
+            elif self.bar is None:
+                return
+            elif event in ("page", "file"):
+                self.bar.n = max(self.bar.n, int(d.get("pages_read", self.bar.n)))
+                if event == "file":
+                    self.bar.set_postfix_str(f"{d['done']}/{d['total']} inputs, {d['failures']} failed",
+                                             refresh=False)
+                    if d["status"] == "failed":
+                        self.bar.write(f"ERROR {d['source_path']}: {d['error']} [{d['stage']}]")
+                self.bar.refresh()
+            elif event == "end":
+                self.stop.set()
+                self.bar.close()
+
+    def _tick(self):
+        while not self.stop.wait(1.0):
+            with self.lock:
+                if self.bar is not None and not self.stop.is_set():
+                    self.bar.refresh()
 
 
 def cmd_run(args) -> int:
@@ -77,7 +132,13 @@ def cmd_run(args) -> int:
                       workers=args.workers, executor=args.executor, scheduler=args.scheduler,
                       force=args.force, page_images=not args.no_page_images)
     mode = "jsonl" if args.jsonl else "quiet" if args.quiet else "human"
-    summary = run(args.paths or ["data/raw"], opts, progress=_progress_printer(mode))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupt) if main_thread else None
+    try:
+        summary = run(args.paths or ["data/raw"], opts, progress=_progress_printer(mode))
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     _refresh_series(args.db)
     s = summary.to_dict()
     if mode != "jsonl":
@@ -101,6 +162,23 @@ def _refresh_series(db_path) -> None:
         series.build_series(db.conn)
     finally:
         db.conn.close()
+
+
+EXIT_GRACE = 2.5     # seconds a Ctrl-C'd run gets to close its archive and kill its workers
+
+
+def _interrupt(signum, frame):
+    """Ctrl-C: unwind (the run kills its workers, pages already read stay
+    checkpointed, the issue being loaded rolls back) and, whatever blocks the
+    unwinding, leave within EXIT_GRACE: the archive is safe at any instant
+    (WAL, one transaction per issue), as after kill -9."""
+    def leave():
+        print("interrupted; re-run the same command to continue", file=sys.stderr, flush=True)
+        os._exit(130)
+    timer = threading.Timer(EXIT_GRACE, leave)
+    timer.daemon = True
+    timer.start()
+    raise KeyboardInterrupt
 
 
 def cmd_eval(args) -> int:
@@ -234,10 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
                                             "a folder of page images is one issue")
     db_arg(r)
     r.add_argument("--work-dir", default="data/processed", help="stage files and page images (default data/processed)")
-    r.add_argument("--engine", default="auto", choices=["auto", "rapidocr", "tesseract"],
-                   help="OCR engine for scanned pages (default auto: the strongest installed)")
+    r.add_argument("--engine", default="auto",
+                   choices=["auto", "rapidocr", "rapidocr-openvino", "rapidocr-onnxruntime", "tesseract"],
+                   help="OCR engine for scanned pages (default auto: the strongest installed; "
+                        "rapidocr runs on OpenVINO where installed, else onnxruntime)")
     r.add_argument("--dpi", type=int, default=300, help="rasterisation dpi for image-only PDF pages (default 300)")
-    r.add_argument("--workers", type=int, default=1, help="OCR worker processes (default 1)")
+    r.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1); each gets cores // workers inference threads")
     r.add_argument("--executor", default="local", choices=["local", "dask"], help="where page work runs")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786)")
     r.add_argument("--force", action="store_true", help="re-process inputs even when unchanged")
@@ -372,6 +453,12 @@ def main(argv=None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to continue", file=sys.stderr)
+        if getattr(args, "func", None) is cmd_run:
+            # the run closed its archive and killed its workers; leave now rather
+            # than wait in interpreter shutdown for the pool's threads
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

@@ -39,6 +39,7 @@ import json
 import logging
 import re
 import sys
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from pipeline.lexicon import HAN, event_dates  # noqa: F401  (part of this module's API)
@@ -49,7 +50,7 @@ jieba.setLogLevel(logging.WARNING)
 
 
 from pipeline.archive.units import (  # noqa: F401
-    Resolution, UnitMention, _parent, _region_of, add_words,
+    Resolution, UnitMention, _parent, _region_of, dictionary_words,
     extract_units, known_units_from_lists, resolve_unit, unit_level)
 from pipeline.archive.people import (  # noqa: F401
     extract_people, extract_places)
@@ -57,6 +58,11 @@ from pipeline.archive.people import (  # noqa: F401
 
 # ---------------------------------------------------------------------------
 # Archive extension
+
+# Bump when entity rows change for the same articles (part of the pipeline
+# version, so a re-run re-loads issues). 2: tokenizer taught only the issue's
+# own unit names (results independent of load order).
+VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -142,21 +148,37 @@ def _row_id(conn, table: str, name: str, **extra) -> int:
     return cur.lastrowid
 
 
-def _known_units(conn) -> list[str]:
-    names: list[str] = []
-    try:
-        rows = conn.execute("SELECT DISTINCT publisher, recipients, cc FROM issues").fetchall()
-    except Exception:
-        return names
-    for pub, rec, cc in rows:
-        lst = [pub] if pub else []
-        for js in (rec, cc):
-            try:
-                lst += json.loads(js) if js else []
-            except (TypeError, ValueError):
-                pass
-        names += known_units_from_lists(lst)
-    return sorted(set(names))
+def issue_known_units(publisher: Optional[str], recipients=(), cc=()) -> list[str]:
+    """Full unit names an issue itself gives (its publisher, 主送 and 抄送): the
+    only names taught to the tokenizer for its articles, so an issue's entities
+    do not depend on what else the archive holds or on load order."""
+    lst = ([publisher] if publisher else []) + list(recipients or []) + list(cc or [])
+    return sorted(set(known_units_from_lists(lst)))
+
+
+@dataclass
+class ArticleEntities:
+    """Entities of one article (``seq``), computed where the issue was read."""
+    seq: int
+    units: list = field(default_factory=list)      # UnitMention
+    people: list = field(default_factory=list)     # PersonMention
+    places: list = field(default_factory=list)     # PlaceMention
+
+
+def article_entities(seq: int, text: str, publisher: Optional[str], known: list[str]) -> ArticleEntities:
+    if not text:
+        return ArticleEntities(seq)
+    return ArticleEntities(seq, extract_units(text, publisher, known), extract_people(text),
+                           extract_places(text))
+
+
+def issue_entities(issue) -> list[ArticleEntities]:
+    """Entities of every article of a ``models.Issue`` (a worker computes them,
+    the loading process only writes them)."""
+    meta = issue.meta
+    known = issue_known_units(meta.publisher, meta.recipients, meta.cc)
+    return [article_entities(a.seq, article_text(a.title, a.subtitle, a.body), meta.publisher, known)
+            for a in issue.articles]
 
 
 def unindex_issue(conn, issue_id: str) -> None:
@@ -165,30 +187,42 @@ def unindex_issue(conn, issue_id: str) -> None:
                      f"(SELECT id FROM articles WHERE issue_id = ?)", [issue_id])
 
 
-def index_issue(conn, issue_id: str) -> None:
+def index_issue(conn, issue_id: str, computed: Optional[list[ArticleEntities]] = None) -> None:
+    """Write the entity rows of an issue whose articles are loaded; ``computed``
+    (from :func:`issue_entities`) saves extracting them here."""
     # runs inside load_issue's transaction: no DDL here (executescript would commit)
     unindex_issue(conn, issue_id)
-    row = conn.execute("SELECT publisher FROM issues WHERE id = ?", [issue_id]).fetchone()
-    publisher = row[0] if row else None
-    known = _known_units(conn)
-    arts = conn.execute("SELECT id, title, subtitle, body FROM articles WHERE issue_id = ? ORDER BY seq",
-                        [issue_id]).fetchall()
-    for aid, title, subtitle, body in arts:
-        text = article_text(title, subtitle, body)
-        if not text:
+    ids = dict(conn.execute("SELECT seq, id FROM articles WHERE issue_id = ?", [issue_id]).fetchall())
+    if computed is None:
+        row = conn.execute("SELECT publisher, recipients, cc FROM issues WHERE id = ?", [issue_id]).fetchone()
+        publisher, rec, cc = row if row else (None, None, None)
+        known = issue_known_units(publisher, _json_list(rec), _json_list(cc))
+        arts = conn.execute("SELECT seq, title, subtitle, body FROM articles WHERE issue_id = ? ORDER BY seq",
+                            [issue_id]).fetchall()
+        computed = [article_entities(seq, article_text(t, st, b), publisher, known) for seq, t, st, b in arts]
+    for ents in computed:
+        aid = ids.get(ents.seq)
+        if aid is None:
             continue
-        for u in extract_units(text, publisher, known):
+        for u in ents.units:
             uid = _unit_id(conn, u.normalised or u.surface, u.level, u.parent)
             conn.execute("INSERT INTO article_units (article_id, unit_id, surface, position, confidence)"
                          " VALUES (?,?,?,?,?)", [aid, uid, u.surface, u.position, u.confidence])
-        for p in extract_people(text):
+        for p in ents.people:
             pid = _row_id(conn, "people", p.name)
             conn.execute("INSERT INTO article_people (article_id, person_id, post, position)"
                          " VALUES (?,?,?,?)", [aid, pid, p.post, p.position])
-        for pl in extract_places(text):
+        for pl in ents.places:
             plid = _row_id(conn, "places", pl.name, level=pl.level)
             conn.execute("INSERT INTO article_places (article_id, place_id, surface, position)"
                          " VALUES (?,?,?,?)", [aid, plid, pl.surface, pl.position])
+
+
+def _json_list(js) -> list:
+    try:
+        return list(json.loads(js)) if js else []
+    except (TypeError, ValueError):
+        return []
 
 
 def unit_surfaces(title: str, body: str, publisher: Optional[str] = None,

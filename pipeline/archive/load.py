@@ -19,7 +19,7 @@ from pipeline.models import Issue
 from pipeline.read.limits import one_line, printable
 from pipeline.structure import review
 
-SCHEMA_VERSION = 2   # 2: issues.doc_type, issues.doc_no
+SCHEMA_VERSION = 3   # 2: issues.doc_type, issues.doc_no; 3: pages.regions
 LOW_CONFIDENCE = review.LOW_CONFIDENCE
 
 SCHEMA = """
@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS pages (
     width REAL,
     height REAL,
     image_path TEXT,
+    regions TEXT,                   -- JSON [{kind, box, order, confidence}]: columns/bands found on a scan
     source TEXT
 );
 CREATE INDEX IF NOT EXISTS pages_issue ON pages(issue_id);
@@ -123,6 +124,7 @@ def open_db(path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA busy_timeout=30000")
     db.conn.executescript(SCHEMA)
     _add_columns(db.conn, "issues", {"doc_type": "TEXT", "doc_no": "TEXT"})
+    _add_columns(db.conn, "pages", {"regions": "TEXT"})
     for ext in extensions():
         ext.ensure_schema(db.conn)
     # a read-only archive is refused here, once, not at every issue's load
@@ -164,8 +166,11 @@ def delete_issue(conn, issue_id: str) -> None:
     conn.execute("DELETE FROM issues WHERE id = ?", [issue_id])
 
 
-def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "") -> str:
-    """Write ``issue`` in one transaction, replacing an earlier load. Returns its id."""
+def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "",
+               issue_entities: Optional[list] = None) -> str:
+    """Write ``issue`` in one transaction, replacing an earlier load. Returns its id.
+    ``issue_entities`` (``entities.issue_entities(issue)``, computed by a worker)
+    are written as they are instead of being extracted here."""
     # page images into the archive's image folder, paths relative to the archive
     issue = pageimages.place(db, issue)
     doc, meta = issue.doc, issue.meta
@@ -199,11 +204,13 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
         )
         conn.executemany(
             "INSERT INTO pages (id, issue_id, page_no, text, method, confidence, needs_review,"
-            " engine_version, dpi, rotation, skew, width, height, image_path, source)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " engine_version, dpi, rotation, skew, width, height, image_path, regions, source)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(f"{iid}-{p.page_no}", iid, p.page_no, p.text, p.method, round(p.confidence, 4),
               int(review.needs_review(p.confidence)), p.engine_version, p.dpi, p.rotation,
-              round(p.skew, 3), p.width, p.height, p.image_path, p.source)
+              round(p.skew, 3), p.width, p.height, p.image_path,
+              json.dumps([{"kind": r.kind, "box": list(r.box), "order": r.order, "confidence": r.confidence}
+                          for r in p.regions]) if p.regions else None, p.source)
              for p in issue.pages],
         )
         conn.executemany(
@@ -219,7 +226,10 @@ def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = 
         if pageimages in extensions():
             pageimages.store_lines(conn, issue)
         for ext in extensions():
-            ext.index_issue(conn, iid)
+            if ext is entities and issue_entities is not None:
+                ext.index_issue(conn, iid, issue_entities)
+            else:
+                ext.index_issue(conn, iid)
     return iid
 
 

@@ -4,6 +4,7 @@ names against the publisher (``省机关事务管理局`` in a 四川 bulletin -
 ``四川省机关事务管理局``)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class _Jieba:
     def __init__(self):
         self._jt = None
         self._pt = None
+        self.current: frozenset = frozenset()   # the words taught for this call
 
     def _init(self):
         if self._jt is None:
@@ -59,6 +61,36 @@ class _Jieba:
     def cut(self, text):
         self._init()
         return self._pt.cut(text)
+
+    @contextlib.contextmanager
+    def taught(self, words: Iterable[str], tag: str = "nt"):
+        """Unit names known for one call (an issue's publisher and 主送/抄送),
+        taken out again afterwards: the dictionary every call starts from is
+        the same, so results do not depend on what was read before."""
+        self._init()
+        self._pt.makesure_userdict_loaded()
+        jt, tab = self._jt, self._pt.word_tag_tab
+        total, undo = jt.total, []
+        for w in sorted(set(words)):
+            frags = [w[:k] for k in range(1, len(w) + 1)]
+            undo.append(([f for f in frags if f not in jt.FREQ], w, jt.FREQ.get(w), tab.get(w)))
+            jt.add_word(w, freq=max(jt.FREQ.get(w) or 0, 50000), tag=tag)
+        self._pt.makesure_userdict_loaded()
+        self.current = frozenset(u[1] for u in undo)
+        try:
+            yield
+        finally:
+            self.current = frozenset()
+            for new, w, freq, old_tag in reversed(undo):
+                for f in new:
+                    jt.FREQ.pop(f, None)
+                if freq is not None:
+                    jt.FREQ[w] = freq
+                if old_tag is None:
+                    tab.pop(w, None)
+                else:
+                    tab[w] = old_tag
+            jt.total = total
 
 
 _JB = _Jieba()
@@ -99,7 +131,6 @@ class PlaceMention:
 # ---------------------------------------------------------------------------
 # Dictionary
 
-_added: set[str] = set()
 _BASE_WORDS = {
     "团省委": "nt", "团市委": "nt", "团县委": "nt", "国管局": "nt", "省直机关工委": "nt",
     "市直机关工委": "nt", "县直机关工委": "nt", "文明办": "nt", "宣传部": "nt", "组织部": "nt",
@@ -108,16 +139,14 @@ _BASE_WORDS = {
 }
 
 
-def add_words(words: Iterable[str], tag: str = "nt") -> None:
-    """Teach jieba unit names (publishers, 主送/抄送 lists). Idempotent."""
+def dictionary_words(words: Iterable[str]) -> list[str]:
+    """Unit names fit to teach the tokenizer (Han only, two characters or more)."""
+    out = []
     for w in words:
         w = (w or "").strip()
-        if not w or w in _added or not re.fullmatch(f"[{HAN}]+", w) or len(w) < 2:
-            continue
-        _added.add(w)
-        _JB.add_word(w, freq=max(_JB.FREQ.get(w) or 0, 50000), tag=tag)
-
-
+        if w and len(w) >= 2 and re.fullmatch(f"[{HAN}]+", w):
+            out.append(w)
+    return out
 
 
 def known_units_from_lists(*lists: Iterable[str]) -> list[str]:
@@ -160,7 +189,7 @@ def _tokens(text: str) -> list[_Tok]:
         # jieba sometimes glues a verb/preposition to the next name (会同县/和维保):
         # split it off unless the word is a dictionary word
         sp = None
-        if len(w) >= 2 and f[:1] == "n" and w not in _added:
+        if len(w) >= 2 and f[:1] == "n" and w not in _JB.current:
             for pre in STOP_PREFIXES:
                 if w.startswith(pre) and len(w) > len(pre):
                     rest = w[len(pre):]
@@ -197,7 +226,7 @@ def _is_head(t: _Tok) -> bool:
     w = t.w
     if w in STOP_WORDS or w in POST_SET:
         return False
-    if ORGANS.match(w) or w in TOP_ORGANS or w in _added and _head_of(w):
+    if ORGANS.match(w) or w in TOP_ORGANS or w in _JB.current and _head_of(w):
         return True
     if w in NOT_HEADS or w.endswith(NOT_HEAD_ENDINGS):
         return False
@@ -292,7 +321,7 @@ def _specific(tokens: list[_Tok]) -> bool:
     head = tokens[-1]
     mods = tokens[:-1]
     hw = head.w
-    if ORGANS.match(hw) or (hw in _added and not mods):
+    if ORGANS.match(hw) or (hw in _JB.current and not mods):
         return True
     if hw not in HEADS and len(hw) >= 2 and not any(hw.endswith(h) for h in INSTITUTION_HEADS):
         # head token carries its own modifier (教育局, 宣传部, 国管局)
@@ -310,7 +339,7 @@ def _specific(tokens: list[_Tok]) -> bool:
             own = ""
         ok = bool(own and hw not in INSTITUTION_HEADS and hw not in _JB.FREQ) or any(
             m.f.startswith(("ns", "nz", "nr")) or m.w in ("省", "市", "县", "区", "州", "乡", "镇", "实验")
-            or m.w[-1:] in "省市县区州乡镇" and m.f[:1] == "n" or m.w.startswith("第") or m.w in _added
+            or m.w[-1:] in "省市县区州乡镇" and m.f[:1] == "n" or m.w.startswith("第") or m.w in _JB.current
             for m in mods)
         return ok
     return True
@@ -405,8 +434,11 @@ def _extract_units(text: str, publisher: Optional[str] = None,
     ``known`` are full unit names the archive already knows (matched literally,
     and taught to jieba)."""
     known = [k for k in known if k]
-    add_words([publisher] if publisher else [])
-    add_words(known)
+    with _JB.taught(dictionary_words([publisher, *known])):
+        return _extract_taught(text, publisher, known)
+
+
+def _extract_taught(text: str, publisher: Optional[str], known: list[str]) -> list[UnitMention]:
     toks = _tokens(text)
     spans: list[tuple[int, int]] = []   # char spans
     for a, b in _segments(text, toks):

@@ -15,10 +15,20 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Optional
 
 
-def _init_worker(parent: Optional[int] = None):
-    # Tesseract's and ONNX Runtime's own threading fight with process-level
-    # parallelism on small machines; one thread per worker scales best.
+def threads_per_worker(workers: int) -> int:
+    """Inference threads for each of ``workers`` processes: cores // workers
+    (at least one), so N workers never oversubscribe N cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _init_worker(parent: Optional[int] = None, threads: int = 1):
+    # Tesseract's and the OCR runtimes' own threading fight with process-level
+    # parallelism on small machines: each worker gets its share of the cores.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ.setdefault("BULLETIN_OCR_THREADS", str(threads))
+    # Ctrl-C reaches the whole process group: the parent decides (it stops the
+    # pool); a worker must not die in the middle of writing a checkpoint.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
 
 
@@ -69,6 +79,9 @@ class SerialExecutor:
     def close(self):
         pass
 
+    def terminate(self):
+        pass
+
 
 class LocalExecutor:
     name = "local"
@@ -76,7 +89,7 @@ class LocalExecutor:
     def __init__(self, workers: int):
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                         initargs=(os.getpid(),))
+                                         initargs=(os.getpid(), threads_per_worker(workers)))
 
     def map(self, fn, *iterables):
         return self._pool.map(fn, *iterables)
@@ -86,6 +99,19 @@ class LocalExecutor:
 
     def close(self):
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self):
+        """Stop now (Ctrl-C): kill the workers, drop queued tasks. Pages being
+        read are lost; pages already read are checkpointed."""
+        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            try:
+                p.kill()
+            except Exception:
+                pass
+        for p in procs:
+            p.join(timeout=2)
 
 
 class DaskExecutor:
@@ -107,6 +133,9 @@ class DaskExecutor:
         return self.client.submit(fn, *args, pure=False)
 
     def close(self):
+        self.client.close()
+
+    def terminate(self):
         self.client.close()
 
 

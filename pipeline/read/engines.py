@@ -294,39 +294,105 @@ def _joined(parts: list[OcrLine], space) -> OcrLine:
 # Engines
 
 
-def _rapidocr_version() -> str:
+def _dist_version(name: str) -> str:
     try:
         from importlib.metadata import version
-        return version("rapidocr")
+        return version(name)
     except Exception:
         return "unknown"
 
 
+def _rapidocr_version() -> str:
+    return _dist_version("rapidocr")
+
+
+# Inference backends for rapidocr's ONNX models, fastest first. OpenVINO reads
+# the same .onnx files rapidocr ships and, on the dev scans, runs detection and
+# recognition in about half the CPU time of onnxruntime with the same text
+# (bench/dev_cer.py --engine rapidocr-openvino / rapidocr-onnxruntime).
+BACKENDS = ("openvino", "onnxruntime")
+
+
+def _backend_installed(backend: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(backend) is not None
+
+
+def default_threads() -> int:
+    """Inference threads for one engine: ``BULLETIN_OCR_THREADS`` when set (a
+    pool worker gets cores // workers from its executor), else every core."""
+    env = os.environ.get("BULLETIN_OCR_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, os.cpu_count() or 1)
+
+
+def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The text cell ``quad`` (4 corners clockwise from top-left) cut out and
+    warped to an upright rectangle; a cell 1.5x taller than wide is turned a
+    quarter (vertical text reads left to right for the recogniser).
+
+    Same geometry and interpolation as PaddleOCR's crop, so recognition is
+    unchanged."""
+    q = np.asarray(quad, dtype=np.float32)
+    width = int(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3])))
+    height = int(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2])))
+    if width < 1 or height < 1:
+        return np.zeros((0, 0, 3), dtype=image.dtype)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(q, target)
+    out = cv2.warpPerspective(image, m, (width, height), borderMode=cv2.BORDER_REPLICATE,
+                              flags=cv2.INTER_CUBIC)
+    if out.shape[0] >= 1.5 * out.shape[1]:
+        out = np.rot90(out)
+    return out
+
+
+def _bundled_model(models, cfg, task: str):
+    """The .onnx file rapidocr's default configuration uses for ``task``
+    (e.g. models/PP-OCRv6_det_small.onnx)."""
+    version, kind = (getattr(v, "value", v) for v in (cfg.ocr_version, cfg.model_type))
+    path = models / f"{version}_{task}_{kind}.onnx"
+    if path.exists():
+        return path
+    found = sorted(models.glob(f"*_{task}_*.onnx"))
+    if not found:
+        raise ImportError(f"no bundled rapidocr {task} model in {models}")
+    return found[-1]
+
+
 class RapidOcrEngine:
-    """rapidocr 3.x, default bundled models, direction classifier off."""
+    """rapidocr 3.x, default bundled models, direction classifier off.
+
+    ``backend`` is the inference runtime for the models: "openvino" (default
+    where the ``openvino`` package is installed) or "onnxruntime"; None picks
+    the first installed of ``BACKENDS``. ``version`` names it, so pages (and
+    the OCR checkpoints keyed by it) record which runtime read them."""
 
     name = "rapidocr"
     denoise = False          # speck removal measured to cost accuracy here
     min_dpi = 0
 
     def __init__(self, threads: Optional[int] = None, det_side: int = 2000,
-                 text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3):
+                 text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3,
+                 backend: Optional[str] = None):
         from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
-        if threads is None:
-            # BULLETIN_OCR_THREADS wins; a pool worker process (one engine per
-            # process) uses one thread so workers do not oversubscribe cores
-            env = os.environ.get("BULLETIN_OCR_THREADS", "")
-            if env.isdigit() and int(env) > 0:
-                threads = int(env)
-            else:
-                import multiprocessing
-                threads = 1 if multiprocessing.parent_process() is not None else None
-        self.threads = threads
+        if backend is None:
+            backend = next((b for b in BACKENDS if _backend_installed(b)), None)
+            if backend is None:
+                raise ImportError("rapidocr needs openvino or onnxruntime")
+        elif backend not in BACKENDS:
+            raise ValueError(f"unknown rapidocr backend {backend!r}; choose from {BACKENDS}")
+        elif not _backend_installed(backend):
+            raise ImportError(f"{backend} is not installed")
+        self.backend = backend
+        self.threads = int(threads) if threads else default_threads()
         self.det_side = det_side
         self.box_thresh = box_thresh
         self.pad = pad
         self.text_score = text_score
-        self.version = f"rapidocr {_rapidocr_version()} PP-OCR default det/rec"
+        self.version = (f"rapidocr {_rapidocr_version()} PP-OCR default det/rec, "
+                        f"{backend} {_dist_version(backend)}")
         self._eng = None
         self._lock = threading.Lock()
 
@@ -335,25 +401,41 @@ class RapidOcrEngine:
         if self._eng is None:
             with self._lock:
                 if self._eng is None:
-                    from rapidocr import RapidOCR
-                    params = {
-                        "Global.use_cls": False,
-                        "Global.log_level": "error",
-                        "Global.max_side_len": max(2000, self.det_side),
-                        "Global.text_score": self.text_score,
-                        "Det.box_thresh": self.box_thresh,
-                    }
-                    if self.threads:
-                        params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(self.threads)
-                        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-                    self._eng = RapidOCR(params=params)
+                    self._eng = self._load()
         return self._eng
+
+    def _load(self):
+        from pathlib import Path
+        import rapidocr
+        from rapidocr import EngineType, RapidOCR
+        params = {
+            "Global.use_cls": False,
+            "Global.log_level": "error",
+            "Global.max_side_len": max(2000, self.det_side),
+            "Global.text_score": self.text_score,
+            "Det.box_thresh": self.box_thresh,
+        }
+        if self.backend == "openvino":
+            # the ONNX models rapidocr ships, run by OpenVINO (no download:
+            # rapidocr's own OpenVINO model table points at a hub)
+            models = Path(rapidocr.__file__).parent / "models"
+            default = RapidOCR(params={"Global.log_level": "error"}).cfg   # models load lazily
+            for task in ("Det", "Rec"):
+                params[f"{task}.engine_type"] = EngineType.OPENVINO
+                params[f"{task}.model_path"] = str(_bundled_model(models, default[task], task.lower()))
+            params["EngineConfig.openvino.inference_num_threads"] = self.threads
+            # one inference at a time per process: latency over throughput
+            params["EngineConfig.openvino.performance_hint"] = "LATENCY"
+            params["EngineConfig.openvino.num_streams"] = 1
+        else:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        return RapidOCR(params=params)
 
     def _raw(self, image: np.ndarray) -> list[OcrLine]:
         """Detect on a copy at most ``det_side`` px long, recognise crops cut
         from the full-resolution image (detection does not need 300 dpi,
         recognition of blurred 200 dpi scans gains from every pixel)."""
-        from rapidocr.utils.process_img import get_rotate_crop_image
         h, w = image.shape[:2]
         f = min(1.0, self.det_side / float(max(h, w)))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
@@ -374,7 +456,7 @@ class RapidOcrEngine:
                 q[0] -= vec; q[3] -= vec; q[1] += vec; q[2] += vec
             q[:, 0] = np.clip(q[:, 0], 0, w - 1)
             q[:, 1] = np.clip(q[:, 1], 0, h - 1)
-            crop = get_rotate_crop_image(image, q.copy())
+            crop = crop_quad(image, q)
             if crop.size == 0 or min(crop.shape[:2]) < 2:
                 continue
             crops.append(crop)
@@ -540,8 +622,8 @@ def _probe_engines() -> list[str]:
     out = []
     try:
         import rapidocr  # noqa: F401
-        import onnxruntime  # noqa: F401
-        out.append("rapidocr")
+        if any(_backend_installed(b) for b in BACKENDS):
+            out.append("rapidocr")
     except ImportError:
         pass
     try:
@@ -552,19 +634,45 @@ def _probe_engines() -> list[str]:
     return out
 
 
-def get_engine(name: str = "auto", **kwargs) -> OcrEngine:
-    """'rapidocr' | 'tesseract' | 'auto' (strongest available). Instances are cached."""
+# Names ``--engine`` takes: an engine, or rapidocr on one inference backend.
+ENGINE_NAMES = ("auto", "rapidocr", *(f"rapidocr-{b}" for b in BACKENDS), "tesseract")
+
+
+def resolve_engine_name(name: str = "auto") -> str:
+    """The concrete engine ``name`` stands for here: "auto" -> the strongest
+    available, "rapidocr" -> "rapidocr-<first installed backend>"."""
     name = (name or "auto").lower()
     if name == "auto":
         avail = available_engines()
         if not avail:
             raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
         name = avail[0]
-    if name not in _ENGINES:
-        raise ValueError(f"unknown OCR engine {name!r}; choose from {sorted(_ENGINES)} or 'auto'")
+    if name == "rapidocr":
+        backend = next((b for b in BACKENDS if _backend_installed(b)), None)
+        if backend is None:
+            raise ImportError("rapidocr needs openvino or onnxruntime")
+        name = f"rapidocr-{backend}"
+    return name
+
+
+def get_engine(name: str = "auto", **kwargs) -> OcrEngine:
+    """'auto' (strongest available) | 'rapidocr' (fastest installed backend) |
+    'rapidocr-openvino' | 'rapidocr-onnxruntime' | 'tesseract'. Instances are
+    cached per process."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        avail = available_engines()
+        if not avail:
+            raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
+        name = avail[0]
+    base, _, backend = name.partition("-")
+    if base not in _ENGINES or (backend and base != "rapidocr"):
+        raise ValueError(f"unknown OCR engine {name!r}; choose from {list(ENGINE_NAMES)}")
+    if backend:
+        kwargs["backend"] = backend
     key = (name, tuple(sorted(kwargs.items())))
     if key not in _CACHE:
-        _CACHE[key] = _ENGINES[name](**kwargs)
+        _CACHE[key] = _ENGINES[base](**kwargs)
     return _CACHE[key]
 
 

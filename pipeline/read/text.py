@@ -175,7 +175,7 @@ def unreadable_flags(pages: list[Page]) -> list[str]:
 
 
 def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
-                  image_dir: Optional[str] = None, executor=None) -> list[Page]:
+                  image_dir: Optional[str] = None, executor=None, ocr_pages=None) -> list[Page]:
     """All pages of ``doc`` in order, from the text layer or OCR, with two safety nets.
 
     * A text layer that pdfplumber cannot parse (a damaged content stream) sends
@@ -183,7 +183,9 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
     * A PDF page too large to rasterise at ``dpi`` within
       ``RASTER_MAX_PIXELS`` is OCR'd at a lower dpi (``page.dpi``
       records it and the issue is flagged "reduced-dpi").
-    OCR pages go through ``executor.map`` when an executor is given.
+    OCR pages go through ``executor.map`` when an executor is given, or through
+    ``ocr_pages(list of read_ocr_page argument tuples) -> pages in order`` (the
+    batch runner's per-page checkpoints).
     """
     text_srcs = [s for s in doc.pages if not s.needs_ocr]
     by_no: dict[int, Page] = {}
@@ -209,7 +211,9 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
                 s.reason = (s.reason + "; " if s.reason else "") + \
                     f"page too large: rasterised at {d} dpi (limit {RASTER_MAX_PIXELS // 10**6} Mpx)"
         args = [(s, engine, d, image_dir) for s, d in zip(ocr_srcs, dpis)]
-        if executor is not None:
+        if ocr_pages is not None:
+            results = ocr_pages(args)
+        elif executor is not None:
             results = executor.map(read_ocr_page, *zip(*args))
         else:
             results = (read_ocr_page(*a) for a in args)
