@@ -76,8 +76,7 @@ def site(tmp_path_factory):
     scan = _scan_rendition(pdf, tmp)
     d = load.open_db(db)
     load.load_issue(d, scan)
-    # page regions, as another stage may store them; and a page whose image path points outside
-    d.conn.execute("ALTER TABLE pages ADD COLUMN regions TEXT")
+    # page regions as the read stage stores them (pages.regions); and a page whose image path points outside
     d.conn.execute("UPDATE pages SET regions = ? WHERE page_no = 1", [json.dumps([REGION])])
     last = d.conn.execute("SELECT max(page_no) FROM pages WHERE issue_id = ?", [scan.doc.doc_id]).fetchone()[0]
     d.conn.execute("UPDATE pages SET image_path = ? WHERE id = ?", [str(pdf), f"{scan.doc.doc_id}-{last}"])
