@@ -104,11 +104,11 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     the area-weighted median of those minima.  A piece whose darkest pixel is
     more than ``CORE_OFFSET`` lighter than that, and that has no dark stroke
     within ``FAINT_REACH``, is show-through from the next sheet: it becomes
-    paper.  The analysis runs on a min-pooled copy at ~100 dpi (pooling keeps
-    every stroke's darkest pixel); returns (image, share of ink whitened).
+    paper.  The ink level is measured on a min-pooled copy at ~100 dpi
+    (pooling keeps every stroke's darkest pixel); returns (image, share of
+    ink whitened).
     """
     f = max(1, int(dpi // 100))
-    h, w = gray.shape[:2]
     small = cv2.erode(gray, np.ones((f, f), np.uint8))[f // 2::f, f // 2::f] if f > 1 else gray
     faint = (small < FAINT_INK).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
@@ -125,21 +125,22 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     total = float(cum[-1])
     if float(areas[lab][mins[1:] < core_t].sum()) < MIN_CORE_SHARE * total:
         return gray, 0.0
-    r = max(3, int(round(dpi * FAINT_REACH / f)) | 1)
-    core = (small < core_t).astype(np.uint8)
-    near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
+    # keep or whiten at full resolution: pooling would join faint ink to
+    # strokes it does not touch
+    faint = (gray < FAINT_INK).astype(np.uint8)
+    n, labels = cv2.connectedComponents(faint, connectivity=8)
+    r = max(3, int(round(dpi * FAINT_REACH)) | 1)
+    near = cv2.dilate((gray < core_t).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
     keep = np.zeros(n, bool)
     keep[np.unique(labels[(near > 0) & (faint > 0)])] = True
     keep[0] = True
-    kill_small = (~keep[labels]).astype(np.uint8)
-    if not kill_small.any():
+    kill = ~keep[labels]
+    removed = float(np.count_nonzero(kill))
+    if not removed:
         return gray, 0.0
-    kill = cv2.resize(kill_small, (w, h), interpolation=cv2.INTER_NEAREST) if f > 1 else kill_small
-    kill = (kill > 0) & (gray < FAINT_INK)
     out = gray.copy()
     out[kill] = 255
-    ink = float(np.count_nonzero(gray < FAINT_INK)) or 1.0
-    return out, round(float(np.count_nonzero(kill)) / ink, 4)
+    return out, round(removed / max(1.0, float(np.count_nonzero(faint))), 4)
 
 
 # ---- two-page spreads
