@@ -68,6 +68,8 @@ def test_dpi_from_text_size():
     assert 250 <= est <= 330 and body == pytest.approx(photo.BODY_INK_PT, abs=0.5)
     # no dpi recorded: estimated the same way
     assert photo.dpi_from_text(im, 300, False)[0] == est
+    # a scanner's recorded dpi is believed
+    assert photo.dpi_from_text(im, 150, True)[0] == 150
 
 
 def test_gutter_of_a_spread_only():

@@ -30,6 +30,7 @@ import numpy as np
 BODY_INK_PT = 15.0
 # A recorded dpi is believed when it puts the body ink band in this range (pt).
 PLAUSIBLE_BODY_PT = (8.0, 22.0)
+TRUSTED_DPI = 100               # a recorded dpi this high is a scanner's: believed without measuring
 DPI_RANGE = (72, 1200)          # estimates are clamped to this range
 TEXT_WORK_SIDE = 1600           # px: long side of the copy the text height is measured on
 
@@ -76,6 +77,8 @@ def dpi_from_text(gray: np.ndarray, dpi: int, known: bool) -> tuple[int, Optiona
     (``known`` False) or an implausible one (a camera's 72) is replaced by the
     dpi that makes the body ink band ``BODY_INK_PT`` high.
     """
+    if known and dpi >= TRUSTED_DPI:
+        return int(dpi), None
     hpx = text_height_px(gray)
     if not hpx:
         return int(dpi), None
@@ -92,7 +95,9 @@ def dpi_from_text(gray: np.ndarray, dpi: int, known: bool) -> tuple[int, Optiona
 FAINT_INK = 225       # grey level (normalised page) below which a pixel may be ink
 CORE_OFFSET = 80      # a real stroke's darkest pixel is at most this much lighter than the page's main ink
 CORE_LIMITS = (120, 170)   # clamp for that core threshold (grey levels)
-FAINT_REACH = 0.05    # inches: faint ink this close to a dark stroke belongs to it (edges, thin strokes, 、。)
+FAINT_REACH = 0.05    # inches: faint ink this close to a dark stroke belongs to it (edges, thin strokes)
+PUNCT_AREA = 0.004    # square inches: a faint piece this small may be punctuation (。、，: ~0.002)
+PUNCT_REACH = 0.15    # inches: such a piece this close to a dark stroke is kept (。 sits ~0.5 em after its character)
 MIN_CORE_SHARE = 0.2  # keep everything when less than this share of the ink has a dark core
 
 
@@ -128,11 +133,19 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     # keep or whiten at full resolution: pooling would join faint ink to
     # strokes it does not touch
     faint = (gray < FAINT_INK).astype(np.uint8)
-    n, labels = cv2.connectedComponents(faint, connectivity=8)
+    n, labels, fstats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    core = (gray < core_t).astype(np.uint8)
     r = max(3, int(round(dpi * FAINT_REACH)) | 1)
-    near = cv2.dilate((gray < core_t).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
+    near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
     keep = np.zeros(n, bool)
     keep[np.unique(labels[(near > 0) & (faint > 0)])] = True
+    # blurred punctuation is faint and stands apart from its character
+    rp = max(3, int(round(dpi * PUNCT_REACH)) | 1)
+    near_p = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (rp, rp)))
+    small = fstats[:, cv2.CC_STAT_AREA] <= PUNCT_AREA * dpi * dpi
+    touched = np.zeros(n, bool)
+    touched[np.unique(labels[(near_p > 0) & (faint > 0)])] = True
+    keep |= small & touched
     keep[0] = True
     kill = ~keep[labels]
     removed = float(np.count_nonzero(kill))
