@@ -81,6 +81,9 @@ def test_gutter_of_a_spread_only():
     single = render(["一页正文第一行文字很长很长的一行字"] * 12, size=40, width=1000)[:, :, 0]
     assert photo.find_gutter(single) is None
     assert photo.find_gutter(np.concatenate([left, np.full_like(right, 255)], axis=1)) is None
+    # a portrait page lying on its side (landscape, gaps between its lines) is not a spread
+    page = np.concatenate([left] * 3, axis=0)
+    assert photo.find_gutter(cv2.rotate(page, cv2.ROTATE_90_CLOCKWISE)) is None
 
 
 def test_seal_is_a_ring_a_big_red_character_is_not():

@@ -164,6 +164,17 @@ SPREAD_MIN_ASPECT = 1.15     # a spread is landscape: width/height at least this
 SIDE_MIN_INK = 0.25          # each half carries at least this share of the ink of the other
 
 
+def _horizontal_text(ink: np.ndarray) -> bool:
+    """True when the ink forms more horizontal lines than vertical ones."""
+    k = max(3, int(max(ink.shape) / 100))
+    def lines(kernel, long_axis):
+        m = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, kernel)
+        n, _, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        w, h = st[1:, cv2.CC_STAT_WIDTH], st[1:, cv2.CC_STAT_HEIGHT]
+        return int(((w > 4 * h) & (h >= 3)).sum()) if long_axis == "x" else int(((h > 4 * w) & (w >= 3)).sum())
+    return lines(np.ones((1, k), np.uint8), "x") > lines(np.ones((k, 1), np.uint8), "y")
+
+
 def find_gutter(gray: np.ndarray) -> Optional[float]:
     """x (share of the width) of the gutter of a two-page spread, else None.
 
@@ -178,6 +189,8 @@ def find_gutter(gray: np.ndarray) -> Optional[float]:
     f = min(1.0, 1000.0 / max(h, w))
     g = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
     ink = _ink(g)
+    if not _horizontal_text(ink):
+        return None                      # a page lying on its side is not a spread
     sh, sw = ink.shape
     ink[: int(0.05 * sh)] = 0            # edges of a photo: the table, other sheets
     ink[int(0.95 * sh):] = 0
