@@ -68,6 +68,8 @@ def test_dpi_from_text_size():
     assert 250 <= est <= 330 and body == pytest.approx(photo.BODY_INK_PT, abs=0.5)
     # no dpi recorded: estimated the same way
     assert photo.dpi_from_text(im, 300, False)[0] == est
+    # a scanner's recorded dpi is believed
+    assert photo.dpi_from_text(im, 150, True)[0] == 150
 
 
 def test_gutter_of_a_spread_only():
@@ -79,6 +81,9 @@ def test_gutter_of_a_spread_only():
     single = render(["一页正文第一行文字很长很长的一行字"] * 12, size=40, width=1000)[:, :, 0]
     assert photo.find_gutter(single) is None
     assert photo.find_gutter(np.concatenate([left, np.full_like(right, 255)], axis=1)) is None
+    # a portrait page lying on its side (landscape, gaps between its lines) is not a spread
+    page = np.concatenate([left] * 3, axis=0)
+    assert photo.find_gutter(cv2.rotate(page, cv2.ROTATE_90_CLOCKWISE)) is None
 
 
 def test_seal_is_a_ring_a_big_red_character_is_not():

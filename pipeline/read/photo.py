@@ -30,6 +30,7 @@ import numpy as np
 BODY_INK_PT = 15.0
 # A recorded dpi is believed when it puts the body ink band in this range (pt).
 PLAUSIBLE_BODY_PT = (8.0, 22.0)
+TRUSTED_DPI = 100               # a recorded dpi this high is a scanner's: believed without measuring
 DPI_RANGE = (72, 1200)          # estimates are clamped to this range
 TEXT_WORK_SIDE = 1600           # px: long side of the copy the text height is measured on
 
@@ -76,6 +77,8 @@ def dpi_from_text(gray: np.ndarray, dpi: int, known: bool) -> tuple[int, Optiona
     (``known`` False) or an implausible one (a camera's 72) is replaced by the
     dpi that makes the body ink band ``BODY_INK_PT`` high.
     """
+    if known and dpi >= TRUSTED_DPI:
+        return int(dpi), None
     hpx = text_height_px(gray)
     if not hpx:
         return int(dpi), None
@@ -92,7 +95,9 @@ def dpi_from_text(gray: np.ndarray, dpi: int, known: bool) -> tuple[int, Optiona
 FAINT_INK = 225       # grey level (normalised page) below which a pixel may be ink
 CORE_OFFSET = 80      # a real stroke's darkest pixel is at most this much lighter than the page's main ink
 CORE_LIMITS = (120, 170)   # clamp for that core threshold (grey levels)
-FAINT_REACH = 0.05    # inches: faint ink this close to a dark stroke belongs to it (edges, thin strokes, 、。)
+FAINT_REACH = 0.05    # inches: faint ink this close to a dark stroke belongs to it (edges, thin strokes)
+PUNCT_AREA = 0.004    # square inches: a faint piece this small may be punctuation (。、，: ~0.002)
+PUNCT_REACH = 0.15    # inches: such a piece this close to a dark stroke is kept (。 sits ~0.5 em after its character)
 MIN_CORE_SHARE = 0.2  # keep everything when less than this share of the ink has a dark core
 
 
@@ -104,11 +109,11 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     the area-weighted median of those minima.  A piece whose darkest pixel is
     more than ``CORE_OFFSET`` lighter than that, and that has no dark stroke
     within ``FAINT_REACH``, is show-through from the next sheet: it becomes
-    paper.  The analysis runs on a min-pooled copy at ~100 dpi (pooling keeps
-    every stroke's darkest pixel); returns (image, share of ink whitened).
+    paper.  The ink level is measured on a min-pooled copy at ~100 dpi
+    (pooling keeps every stroke's darkest pixel); returns (image, share of
+    ink whitened).
     """
     f = max(1, int(dpi // 100))
-    h, w = gray.shape[:2]
     small = cv2.erode(gray, np.ones((f, f), np.uint8))[f // 2::f, f // 2::f] if f > 1 else gray
     faint = (small < FAINT_INK).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
@@ -125,21 +130,30 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     total = float(cum[-1])
     if float(areas[lab][mins[1:] < core_t].sum()) < MIN_CORE_SHARE * total:
         return gray, 0.0
-    r = max(3, int(round(dpi * FAINT_REACH / f)) | 1)
-    core = (small < core_t).astype(np.uint8)
+    # keep or whiten at full resolution: pooling would join faint ink to
+    # strokes it does not touch
+    faint = (gray < FAINT_INK).astype(np.uint8)
+    n, labels, fstats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    core = (gray < core_t).astype(np.uint8)
+    r = max(3, int(round(dpi * FAINT_REACH)) | 1)
     near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
     keep = np.zeros(n, bool)
     keep[np.unique(labels[(near > 0) & (faint > 0)])] = True
+    # blurred punctuation is faint and stands apart from its character
+    rp = max(3, int(round(dpi * PUNCT_REACH)) | 1)
+    near_p = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (rp, rp)))
+    small = fstats[:, cv2.CC_STAT_AREA] <= PUNCT_AREA * dpi * dpi
+    touched = np.zeros(n, bool)
+    touched[np.unique(labels[(near_p > 0) & (faint > 0)])] = True
+    keep |= small & touched
     keep[0] = True
-    kill_small = (~keep[labels]).astype(np.uint8)
-    if not kill_small.any():
+    kill = ~keep[labels]
+    removed = float(np.count_nonzero(kill))
+    if not removed:
         return gray, 0.0
-    kill = cv2.resize(kill_small, (w, h), interpolation=cv2.INTER_NEAREST) if f > 1 else kill_small
-    kill = (kill > 0) & (gray < FAINT_INK)
     out = gray.copy()
     out[kill] = 255
-    ink = float(np.count_nonzero(gray < FAINT_INK)) or 1.0
-    return out, round(float(np.count_nonzero(kill)) / ink, 4)
+    return out, round(removed / max(1.0, float(np.count_nonzero(faint))), 4)
 
 
 # ---- two-page spreads
@@ -148,6 +162,17 @@ GUTTER_ZONE = (0.38, 0.62)   # the fold lies in this share of the width
 GUTTER_MIN = 0.03            # an empty gutter at least this share of the width
 SPREAD_MIN_ASPECT = 1.15     # a spread is landscape: width/height at least this
 SIDE_MIN_INK = 0.25          # each half carries at least this share of the ink of the other
+
+
+def _horizontal_text(ink: np.ndarray) -> bool:
+    """True when the ink forms more horizontal lines than vertical ones."""
+    k = max(3, int(max(ink.shape) / 100))
+    def lines(kernel, long_axis):
+        m = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, kernel)
+        n, _, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        w, h = st[1:, cv2.CC_STAT_WIDTH], st[1:, cv2.CC_STAT_HEIGHT]
+        return int(((w > 4 * h) & (h >= 3)).sum()) if long_axis == "x" else int(((h > 4 * w) & (w >= 3)).sum())
+    return lines(np.ones((1, k), np.uint8), "x") > lines(np.ones((k, 1), np.uint8), "y")
 
 
 def find_gutter(gray: np.ndarray) -> Optional[float]:
@@ -164,6 +189,8 @@ def find_gutter(gray: np.ndarray) -> Optional[float]:
     f = min(1.0, 1000.0 / max(h, w))
     g = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
     ink = _ink(g)
+    if not _horizontal_text(ink):
+        return None                      # a page lying on its side is not a spread
     sh, sw = ink.shape
     ink[: int(0.05 * sh)] = 0            # edges of a photo: the table, other sheets
     ink[int(0.95 * sh):] = 0
