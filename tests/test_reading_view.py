@@ -125,7 +125,7 @@ def test_plugin_supplies_metadata_and_queries(site):
     c = site["client"]
     md = c.get("/-/metadata.json").json()
     tables = md["databases"]["archive"]["tables"]
-    assert "description" in tables["articles"] and tables["issues"]["facets"] == ["publisher", "year", "needs_review"]
+    assert "description" in tables["articles"] and tables["issues"]["facets"] == ["doc_type", "publisher", "year", "needs_review"]
     q = site["truth"]["articles"][0]["title"]
     rows = c.get("/archive/search_articles.json", params={"q": q, "_shape": "array"}).json()
     assert [r["article_id"] for r in rows if r["title"] == q] == [_article(site, 1)[0]]   # one rendition

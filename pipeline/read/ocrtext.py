@@ -182,6 +182,7 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
     than ~0.4 height); farther pieces stay separate lines of the same row.
     """
     items = [it for it in items if it.text and it.text.strip()]
+    items = [it for it in items if not _read_twice(it, items)]
     if not items:
         return []
     from pipeline.read.regions import find_gutters
@@ -224,6 +225,19 @@ def group_lines(items: list[OcrLine], join_gap: float = 2.5) -> list[OcrLine]:
         out.append(_merge(cur, h))
     # reading order: by row centre, then x (rows were built in y order)
     return out
+
+
+def _read_twice(it: OcrLine, items: list[OcrLine]) -> bool:
+    """A quote or stop the detector boxed alone although it lies inside a
+    line's box (the line's reading already has it)."""
+    t = it.text.strip()
+    if any(ch.isalnum() for ch in t):
+        return False
+    w, h = it.box[2] - it.box[0], it.box[3] - it.box[1]
+    return any(o is not it and any(ch.isalnum() for ch in o.text)
+               and min(it.box[2], o.box[2]) - max(it.box[0], o.box[0]) > 0.5 * w
+               and min(it.box[3], o.box[3]) - max(it.box[1], o.box[1]) > 0.5 * h
+               for o in items)
 
 
 def _merge(parts: list[OcrLine], h: float) -> OcrLine:

@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 4
+VERSION = 5
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -35,6 +35,7 @@ RECIPIENT_LINES = 5         # lines a 主送 list may wrap over
 SUBTITLE_MAX = 20           # characters of a subtitle line under a question headline
 HEADLINE_SIZE = 1.1         # a headline is set at least this much larger than the body
 SAME_SIZE = 0.15            # relative size difference within which two lines are set in one size
+OCR_SIZE_SPREAD = 0.25      # ... and within which OCR's estimates of one size may still differ
 TITLE_GAP = 1.2             # a wrapped title's next line starts within this many of its own sizes
 SHORT_LINE = 1.5            # a line ending this many body sizes short of the right margin ends its paragraph
 INDENT = 0.96               # a paragraph's first line is indented by about one character (or more)
@@ -536,6 +537,18 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
     return k
 
 
+HEADLINE_LINE_GAP = 0.35   # gap between the lines of one headline, in its font size (sections stand apart)
+
+
+def _headline_runs_on(l: Line, nxt, g: Geometry) -> bool:
+    """``nxt`` is the second line of a headline ``l`` starts: set tight below it in headline type."""
+    if nxt is None or nxt.page_no != l.page_no:
+        return False
+    gap, t = nxt.box[1] - l.box[3], nxt.text.strip()
+    return (-0.2 * l.size <= gap < HEADLINE_LINE_GAP * l.size and nxt.size >= g.body_size * HEADLINE_SIZE
+            and not t.endswith(tuple(END_PUNCT)) and not sentence_like(t))
+
+
 _DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
 
 
@@ -556,10 +569,12 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     if short and _DECORATED.match(t) and not ends_punct:
         return Role.SECTION
     larger = size >= g.body_size * HEADLINE_SIZE
-    # section heading: short, not a sentence, set apart by font/colour, not centred
+    # section heading: short, not a sentence, set apart by font/colour, not centred,
+    # and not the first line of a headline that runs on in large type right below it
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
-            and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size):
+            and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size
+            and not _headline_runs_on(l, nxt, g)):
         return Role.SECTION
     if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
@@ -669,8 +684,12 @@ def _masthead_text(texts: list[str]) -> str:
 def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
     prev = block.lines[-1]
     if role == Role.TITLE:
-        return l.page_no == prev.page_no and abs(l.size - prev.size) < SAME_SIZE * max(l.size, prev.size) and \
-            (l.box[1] - prev.box[3]) < TITLE_GAP * l.size
+        gap, big = l.box[1] - prev.box[3], max(l.size, prev.size)
+        # OCR size estimates of one headline's lines can differ by a fifth: centred
+        # lines set tight below each other are one headline all the same
+        tight = l.centered and prev.centered and gap < HEADLINE_LINE_GAP * big
+        return l.page_no == prev.page_no and gap < TITLE_GAP * l.size and (
+            abs(l.size - prev.size) < SAME_SIZE * big or (tight and abs(l.size - prev.size) < OCR_SIZE_SPREAD * big))
     if role == Role.TOC_ENTRY:
         # a wrapped entry: the line before ran to the right margin, this one is not a new bullet
         return not BULLET.match(l.text) and prev.box[2] > g.right_of(prev) - 2 * prev.size
