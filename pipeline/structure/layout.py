@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 6
+VERSION = 7
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -36,6 +36,8 @@ SUBTITLE_MAX = 20           # characters of a subtitle line under a question hea
 HEADLINE_SIZE = 1.1         # a headline is set at least this much larger than the body
 SAME_SIZE = 0.15            # relative size difference within which two lines are set in one size
 OCR_SIZE_SPREAD = 0.25      # ... and within which OCR's estimates of one size may still differ
+HEADLINE_LINE_GAP = 0.35    # gap between the lines of one headline, in its font size (sections stand apart)
+SPECK_SIZE = 0.4            # a one- or two-character 'line' this small next to the body is a speck
 TITLE_GAP = 1.2             # a wrapped title's next line starts within this many of its own sizes
 SHORT_LINE = 1.5            # a line ending this many body sizes short of the right margin ends its paragraph
 INDENT = 0.96               # a paragraph's first line is indented by about one character (or more)
@@ -537,8 +539,6 @@ def _mark_toc(seq, body_idx, k, roles, g, toc_sections) -> int:
     return k
 
 
-HEADLINE_LINE_GAP = 0.35   # gap between the lines of one headline, in its font size (sections stand apart)
-
 
 def _headline_runs_on(l: Line, nxt, g: Geometry) -> bool:
     """``nxt`` is the second line of a headline ``l`` starts: set tight below it in headline type."""
@@ -623,8 +623,9 @@ def _group(seq: list[Line], roles: dict[int, str], g: Geometry) -> list[Block]:
     prev_body: Line | None = None
     for i, l in enumerate(seq):
         role = roles[i]
-        if role in (Role.PAGE_NUMBER, Role.RUNNING_HEADER):
-            continue
+        if role in (Role.PAGE_NUMBER, Role.RUNNING_HEADER) or (
+                len(l.text.strip()) <= 2 and l.size < SPECK_SIZE * g.body_size):
+            continue    # (a speck OCR read as 一 or 、 would split the paragraph it sits in)
         last = blocks[-1] if blocks else None
         if role == Role.BODY:
             new_par = (last is None or last.role != Role.BODY or prev_body is None
@@ -685,8 +686,7 @@ def _continues(block: Block, l: Line, role: str, g: Geometry) -> bool:
     prev = block.lines[-1]
     if role == Role.TITLE:
         gap, big = l.box[1] - prev.box[3], max(l.size, prev.size)
-        # OCR size estimates of one headline's lines can differ by a fifth: centred
-        # lines set tight below each other are one headline all the same
+        # centred lines set tight are one headline even when OCR sizes differ a little
         tight = l.centered and prev.centered and gap < HEADLINE_LINE_GAP * big
         return l.page_no == prev.page_no and gap < TITLE_GAP * l.size and (
             abs(l.size - prev.size) < SAME_SIZE * big or (tight and abs(l.size - prev.size) < OCR_SIZE_SPREAD * big))
