@@ -180,7 +180,7 @@ def process(doc: Document, opts: RunOptions, executor=None, reader: Optional[Pag
     except Exception as exc:
         raise _Stage("layout/segment/extract", exc)
     srcs = {s.page_no: s for s in doc.pages}
-    if any(srcs[p.page_no].kind == "pdf" and srcs[p.page_no].needs_ocr and p.dpi and p.dpi < opts.dpi
+    if any(srcs[p.page_no].kind == "pdf" and p.method != "text-layer" and p.dpi and p.dpi < opts.dpi
            for p in pages if p.page_no in srcs):
         issue.meta.flags = review.issue_flags(issue.meta, pages, reduced_dpi=True)
     _write_atomic(Path(opts.work_dir) / doc.doc_id / "issue.json",

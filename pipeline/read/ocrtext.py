@@ -49,6 +49,22 @@ def remove_han_spaces(text: str) -> str:
     return re.sub(f"(?<=[{_CJK}]) +(?=[{_CJK}])", "", text)
 
 
+_OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
+_OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
+_OCR_NUM_SPECK = re.compile(r"(?<=[年月第总])[\s。.·,，:：]+(?=[0-9])|(?<=[0-9])[\s。.·,，:：]+(?=[年月日期号])")
+_OCR_DOT = re.compile(f"(?<=[{HAN}”“）])[·•・](?=[{HAN}“”（])")
+
+
+def clean_ocr_line(text: str) -> str:
+    """Remove specks an OCR engine reads as punctuation: a dot at the start of a
+    line (a lost bullet or noise — Chinese lines never start with ，。、), a
+    trailing middle dot, a middle dot between Han characters."""
+    text = _OCR_LEAD.sub("", text.strip())
+    text = _OCR_TAIL.sub("", text)
+    text = _OCR_NUM_SPECK.sub("", text)     # 2023年。.8.月22日 -> 2023年8月22日
+    return _OCR_DOT.sub("", text)
+
+
 def normalize_text(text: str) -> str:
     """Normalise OCR punctuation by context.
 
@@ -139,7 +155,7 @@ def normalize_text(text: str) -> str:
     # no space before/after full-width punctuation
     t = re.sub(r" +(?=[，。：；、！？）”])", "", t)
     t = re.sub(r"(?<=[（“：，。；、]) +", "", t)
-    return t
+    return clean_ocr_line(t)
 
 
 def _fix_brackets(t: str) -> str:

@@ -7,6 +7,7 @@ stages after this one do not care how a page was read.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from typing import Iterable, Optional
@@ -15,7 +16,7 @@ from pipeline.read.imaging import RASTER_MAX_PIXELS, raster_dpi
 from pipeline.models import Document, Line, Page, PageSource
 from pipeline.read.limits import one_line, printable
 
-VERSION = 4   # 4: a quote read twice (alone and in its line) dropped; 2: stacked lines of a joint masthead kept apart; 3: photos (show-through, dpi estimate, regions)
+VERSION = 5   # 5: OCR speck clean-up moved here from layout; 4: a quote read twice (alone and in its line) dropped; 2: stacked lines of a joint masthead kept apart; 3: photos (show-through, dpi estimate, regions)
 
 # Font-name fragments of heading faces (黑体, 小标宋, bold cuts).
 _HEADING_FONT = re.compile(r"bold|black|heavy|hei|zenhei|simhei|xbs|xiaobiaosong|biaosong|黑|宋体-粗|medium",
@@ -187,7 +188,9 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
     ``ocr_pages(list of read_ocr_page argument tuples) -> pages in order`` (the
     batch runner's per-page checkpoints).
     """
-    text_srcs = [s for s in doc.pages if not s.needs_ocr]
+    # the document is not changed: a page that falls back to OCR gets a new PageSource
+    sources = list(doc.pages)
+    text_srcs = [s for s in sources if not s.needs_ocr]
     by_no: dict[int, Page] = {}
     if text_srcs:
         try:
@@ -198,18 +201,17 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
                 try:
                     got.update(read_text_layer(doc.source_path, [s.index]))
                 except Exception as exc:
-                    s.needs_ocr = True
-                    s.reason = f"text layer cannot be parsed ({exc.__class__.__name__})"
+                    sources[sources.index(s)] = dataclasses.replace(
+                        s, needs_ocr=True, reason=f"text layer cannot be parsed ({exc.__class__.__name__})")
         for s in text_srcs:
             if s.index in got:
                 by_no[s.page_no] = got[s.index]
-    ocr_srcs = [s for s in doc.pages if s.needs_ocr]
+    ocr_srcs = [s for s in sources if s.needs_ocr]
     if ocr_srcs:
         dpis = raster_dpis(ocr_srcs, dpi)
-        for s, d in zip(ocr_srcs, dpis):
-            if d < dpi:
-                s.reason = (s.reason + "; " if s.reason else "") + \
-                    f"page too large: rasterised at {d} dpi (limit {RASTER_MAX_PIXELS // 10**6} Mpx)"
+        ocr_srcs = [s if d >= dpi else dataclasses.replace(s, reason=(s.reason + "; " if s.reason else "") +
+                    f"page too large: rasterised at {d} dpi (limit {RASTER_MAX_PIXELS // 10**6} Mpx)")
+                    for s, d in zip(ocr_srcs, dpis)]
         args = [(s, engine, d, image_dir) for s, d in zip(ocr_srcs, dpis)]
         if ocr_pages is not None:
             results = ocr_pages(args)
@@ -222,7 +224,7 @@ def read_document(doc: Document, engine: str = "auto", dpi: int = 300,
             for line in page.lines:
                 line.page_no = src.page_no
             by_no[src.page_no] = page
-    return [by_no[s.page_no] for s in doc.pages]
+    return [by_no[s.page_no] for s in sources]
 
 
 def raster_dpis(srcs, dpi: int) -> list[int]:

@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 7
+VERSION = 8
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -59,20 +59,6 @@ class Layout:
     blocks: list[Block]
     pages: list[Page]
 
-_OCR_LEAD = re.compile(r"^[.·•・，,。、]+(?=\S)")
-_OCR_TAIL = re.compile(r"(?<=\S)[·•・]+$")
-_OCR_NUM_SPECK = re.compile(r"(?<=[年月第总])[\s。.·,，:：]+(?=[0-9])|(?<=[0-9])[\s。.·,，:：]+(?=[年月日期号])")
-_OCR_DOT = re.compile(f"(?<=[{HAN}”“）])[·•・](?=[{HAN}“”（])")
-
-
-def clean_ocr_line(text: str) -> str:
-    """Remove specks an OCR engine reads as punctuation: a dot at the start of a
-    line (a lost bullet or noise — Chinese lines never start with ，。、), a
-    trailing middle dot, a middle dot between Han characters."""
-    text = _OCR_LEAD.sub("", text.strip())
-    text = _OCR_TAIL.sub("", text)
-    text = _OCR_NUM_SPECK.sub("", text)     # 2023年。.8.月22日 -> 2023年8月22日
-    return _OCR_DOT.sub("", text)
 
 
 def _norm(text: str) -> str:
@@ -264,8 +250,6 @@ def _own_pages(pages: list[Page]) -> list[Page]:
     for src in pages:
         p = replace(src, lines=[replace(l, text=l.text.replace("\u00ad", "")) for l in src.lines])
         if p.method != "text-layer":
-            for l in p.lines:
-                l.text = clean_ocr_line(l.text)
             p.lines = _drop_seal_arcs([l for l in p.lines if l.text])
             ocr_font_sizes(p)
         p.lines = merge_rows(p.lines)
