@@ -207,8 +207,8 @@ class RapidOcrEngine:
             return
         self._pages = getattr(self, "_pages", 0) + 1
         if self._pages > OPENVINO_RECYCLE_PAGES and self._eng is not None:
-            with self._lock:
-                self._eng, self._pages = None, 1
+            # a fresh lock: one a pool worker inherited from its parent may be held forever
+            self._lock, self._eng, self._pages = threading.Lock(), None, 1
             import gc
             gc.collect()
 
