@@ -56,14 +56,13 @@ A contentless row is deleted by replaying its tokens, recomputed from
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 
-from pipeline.archive import readonly
+from pipeline.archive import ranking, readonly
 from pipeline.archive.searchtext import (  # noqa: F401  (part of this module's API)
     BODY_WEIGHT, FTS_TABLE, META_TABLE, Query, RANK_BUDGET, RANK_WINDOW_MIN,
     TEXT_COLUMNS, TITLE_WEIGHT, TOKENIZER_VERSION, VIEW, _log, _norm_same_length,
@@ -351,29 +350,9 @@ def _fetch(conn, ids: list[int]) -> dict:
     return rows
 
 
-class _Doc:
-    """An article row with its title and body normalised once."""
-    __slots__ = ("title", "body", "length")
-
-    def __init__(self, row):
-        title, body = _title_text(row[2], row[3]), row[4] or ""
-        self.title = _norm_same_length(title)
-        self.body = _norm_same_length(body)
-        if self.title is None:
-            self.title = normalize(title)
-        if self.body is None:
-            self.body = normalize(body)
-        self.length = len(title) + len(body)
-
-    def count(self, term: str) -> tuple[int, int]:
-        rx = _term_regex(term)
-        if not rx:
-            return 0, 0
-        return len(rx.findall(self.title)), len(rx.findall(self.body))
-
-    def has(self, term: str) -> bool:
-        rx = _term_regex(term)
-        return bool(rx and (rx.search(self.title) or rx.search(self.body)))
+def _Doc(row) -> ranking.Doc:
+    """An article row (of _fetch) with its title and body normalised once."""
+    return ranking.Doc(_title_text(row[2], row[3]), row[4] or "")
 
 
 def _verify(q: Query, filters, row, doc: Optional[_Doc] = None) -> bool:
@@ -396,30 +375,12 @@ _DF: dict = {}
 
 
 def _doc_count(conn) -> int:
-    """Articles in the index, from FTS5's averages record (no scan)."""
-    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
-    if not row or not row[0]:
-        return 0
-    n = 0
-    for k, byte in enumerate(row[0][:9]):       # SQLite varint, big-endian
-        if k == 8:
-            return (n << 8) | byte
-        n = (n << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            return n
-    return n
+    return ranking.doc_count(conn)
 
 
 def _capped_df(conn, token: str, cap: int, n_docs: int) -> int:
-    """Articles holding ``token``, counted up to ``cap`` (cached per archive size)."""
-    key = (id(conn), n_docs, token, cap)
-    if key not in _DF:
-        if len(_DF) > 200_000:
-            _DF.clear()
-        _DF[key] = conn.execute(
-            f"select count(*) from (select rowid from {FTS_TABLE} where {FTS_TABLE} match ? limit ?)",
-            ['"' + token + '"', cap]).fetchone()[0]
-    return _DF[key]
+    """Articles holding ``token`` (exact when few, else estimated), at most ``cap``."""
+    return min(cap, ranking.df_estimate(conn, '"' + token + '"', n_docs))
 
 
 def _plan(conn, q: Query, filters) -> tuple[str, str, bool]:
@@ -524,49 +485,51 @@ def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
     docs = {i: _Doc(rows[i]) for i in ids if i in rows}
     if verify:
         ids = [i for i in ids if i in docs and _verify(q, filters, rows[i], docs[i])]
-    n_docs = max(_doc_count(conn), 1)
-    avglen = _avg_length(conn)
     terms = list(dict.fromkeys(q.terms))
-    k1, b = 1.2, 0.75
-    counts = {}
-    for i in ids:
-        d = docs[i]
-        c = []
-        for t in terms:
-            ft, fb = d.count(t)
-            c.append(TITLE_WEIGHT * ft + BODY_WEIGHT * fb)
-        counts[i] = (c, d.length)
-    df = [max(1, sum(1 for i in ids if counts[i][0][k])) for k in range(len(terms))]
-    idf = [max(1e-6, math.log((n_docs - d + 0.5) / (d + 0.5))) if n_docs > 2 * d else 1e-6 for d in df]
-    scored = []
-    for i in ids:
-        c, length = counts[i]
-        norm = k1 * (1 - b + b * length / avglen)
-        score = sum(idf[k] * f * (k1 + 1) / (f + norm) for k, f in enumerate(c) if f)
-        scored.append((i, -score))
-    scored.sort(key=lambda x: (x[1], x[0]))
-    return scored, rows
+    return ranking.bm25(docs, ids, terms, _doc_count(conn), ranking.avg_length(conn)), rows
 
 
-def _avg_length(conn) -> float:
-    """Mean title+body length in tokens (FTS5's averages record)."""
-    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
-    vals, blob, k = [], (row[0] if row else b"") or b"", 0
-    while k < len(blob) and len(vals) < 3:
-        n = 0
-        for j in range(9):
-            byte = blob[k]
-            k += 1
-            if j == 8:
-                n = (n << 8) | byte
-                break
-            n = (n << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        vals.append(n)
-    if len(vals) < 3 or not vals[0]:
-        return 500.0
-    return max(1.0, (vals[1] + vals[2]) / vals[0])
+WINDOW = 200   # candidates per tier (title matches, all matches) ranked for a broad query
+
+
+def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, need: int):
+    """Rank a broad query over a bounded window of candidates: the newest
+    (highest-rowid) WINDOW matches, plus as many title matches for a
+    one-term query, verified and scored with BM25 in Python; IDF from
+    estimated document frequencies.  None when the window holds every
+    candidate (the caller then ranks them all)."""
+    unit_sql, unit_params = (_UNIT_SQL.format(fts=FTS_TABLE), [unit, unit]) if unit else ("", [])
+    inner = expr.split(" : ", 1)[1]
+    and_filt = f" AND {filt}" if filt else ""
+    n = max(need + (10 if verify else 0), min(WINDOW, RANK_BUDGET // _n_tokens(inner)))
+    cands = ranking.window(conn, expr + and_filt, n, None, unit_sql, unit_params)
+    if len(cands) < n:
+        return None
+    title = []
+    if len(q.groups) == 1 and len(q.groups[0]) == 1:
+        title = ranking.window(conn, f"{{title}} : {inner}" + and_filt, n, None, unit_sql, unit_params)
+    ids = list(dict.fromkeys(title + cands))
+    rows, docs, kept = {}, {}, []
+    while True:
+        rows.update(_fetch(conn, [i for i in ids if i not in rows]))
+        for i in ids:
+            if i in rows and i not in docs:
+                docs[i] = _Doc(rows[i])
+                if not verify or _verify(q, filters, rows[i], docs[i]):
+                    kept.append(i)
+        if len(kept) >= need or len(cands) < n:
+            break
+        n *= 4              # too few exact matches among the candidates: look further back
+        cands = ranking.window(conn, expr + and_filt, n, cands[-1], unit_sql, unit_params)
+        ids = cands
+    terms = list(dict.fromkeys(q.terms))
+    n_docs = _doc_count(conn)
+    df = None
+    if len(terms) > 1:
+        df = [ranking.df_estimate(conn, f"{{{TEXT_COLUMNS}}} : " + (_phrase(t) or "\"\""), n_docs) for t in terms]
+    else:
+        df = [1]
+    return ranking.bm25(docs, kept, terms, n_docs, ranking.avg_length(conn), df), rows
 
 
 def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive, mode) -> list[dict]:
@@ -575,6 +538,8 @@ def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive,
     need = None if limit is None else int(offset) + int(limit)
     expr, filt, verify = _plan(conn, q, filters)
     hits = _small(conn, q, filters, expr, filt, unit, verify)
+    if hits is None and need is not None and not exhaustive:
+        hits = _windowed(conn, q, filters, expr, filt, unit, verify, need)
     if hits is not None:
         rows = hits[1]
         kept = hits[0]

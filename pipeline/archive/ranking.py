@@ -1,0 +1,159 @@
+"""Ranking for search: only the top of the ranking is computed.
+
+FTS5's own bm25 (``ORDER BY rank``) scores *every* match and, for its IDF,
+walks the whole doclist of every phrase in the expression: a common bigram
+query on a million articles costs hundreds of milliseconds whatever the
+LIMIT.  Here instead:
+
+* candidates are read from the index in a bounded window, ``ORDER BY rowid
+  DESC LIMIT n`` (FTS5 walks its doclists backwards and stops after ``n``),
+  title matches in a window of their own so they are never crowded out;
+  filters (year, publisher, section, unit) are part of the MATCH expression,
+  so they apply before any ranking;
+* each candidate is verified against its text (exact substring) and scored
+  with the same title-weighted BM25 as the index's ``rank`` in Python;
+* a term's document frequency (for IDF) is estimated from how far back in
+  rowid order its ``k``-th match lies: article ids are derived from content
+  hashes, so they are spread uniformly and the share of the id range needed
+  for ``k`` matches estimates the share of articles holding the term.  Terms
+  with fewer than ``k`` matches are counted exactly.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from pipeline.archive.searchtext import (
+    BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _norm_same_length, _term_regex, normalize)
+
+DF_SAMPLE = 100       # matches read (newest rowids first) to estimate a term's document frequency
+K1, B = 1.2, 0.75     # BM25 parameters (FTS5's defaults)
+
+_CACHE: dict = {}
+
+
+def _cached(key, compute):
+    if key not in _CACHE:
+        if len(_CACHE) > 100_000:
+            _CACHE.clear()
+        _CACHE[key] = compute()
+    return _CACHE[key]
+
+
+def _varints(blob: bytes, n: int) -> list[int]:
+    vals, k = [], 0
+    while k < len(blob) and len(vals) < n:
+        v = 0
+        for j in range(9):
+            byte = blob[k]
+            k += 1
+            if j == 8:
+                v = (v << 8) | byte
+                break
+            v = (v << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        vals.append(v)
+    return vals
+
+
+def _averages(conn) -> list[int]:
+    """FTS5's averages record: [rows, tokens in column 0, column 1, ...]."""
+    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
+    return _varints((row[0] if row else b"") or b"", 3)
+
+
+def doc_count(conn) -> int:
+    """Articles in the index (no scan)."""
+    vals = _averages(conn)
+    return vals[0] if vals else 0
+
+
+def avg_length(conn) -> float:
+    """Mean title+body length in tokens."""
+    vals = _averages(conn)
+    if len(vals) < 3 or not vals[0]:
+        return 500.0
+    return max(1.0, (vals[1] + vals[2]) / vals[0])
+
+
+def id_range(conn, n_docs: int) -> tuple[int, int]:
+    """(lowest, highest) article id (primary-key lookups, cached per archive size)."""
+    return _cached((id(conn), n_docs, "range"), lambda: tuple(
+        conn.execute("select coalesce(min(id), 0), coalesce(max(id), 0) from articles").fetchone()))
+
+
+def df_estimate(conn, expr: str, n_docs: int) -> int:
+    """Articles matching the FTS5 expression ``expr``: exact below DF_SAMPLE,
+    else estimated from the rowid of the DF_SAMPLE-th match (newest first)."""
+    def compute():
+        rows = conn.execute(f"select rowid from {FTS_TABLE} where {FTS_TABLE} match ?"
+                            f" order by rowid desc limit ?", [expr, DF_SAMPLE]).fetchall()
+        if len(rows) < DF_SAMPLE:
+            return len(rows)
+        lo, hi = id_range(conn, n_docs)
+        share = (hi - rows[-1][0] + 1) / max(1, hi - lo + 1)
+        return max(DF_SAMPLE, min(n_docs, round(DF_SAMPLE / max(share, 1e-12))))
+    return _cached((id(conn), n_docs, expr), compute)
+
+
+class Doc:
+    """An article row with its title and body normalised once."""
+    __slots__ = ("title", "body", "length")
+
+    def __init__(self, title: str, body: str):
+        self.title = _norm_same_length(title)
+        self.body = _norm_same_length(body)
+        if self.title is None:
+            self.title = normalize(title)
+        if self.body is None:
+            self.body = normalize(body)
+        self.length = len(title) + len(body)
+
+    def count(self, term: str) -> tuple[int, int]:
+        rx = _term_regex(term)
+        if not rx:
+            return 0, 0
+        return len(rx.findall(self.title)), len(rx.findall(self.body))
+
+    def has(self, term: str) -> bool:
+        rx = _term_regex(term)
+        return bool(rx and (rx.search(self.title) or rx.search(self.body)))
+
+
+def bm25(docs: dict, ids: list[int], terms: list[str], n_docs: int, avglen: float,
+         df: Optional[list[int]] = None) -> list[tuple[int, float]]:
+    """(id, -score) pairs, best first (ties by id): BM25 with the title
+    weighted TITLE_WEIGHT : BODY_WEIGHT, like the index's rank.  ``df`` per
+    term, else counted among ``ids`` (right when ``ids`` are all matches)."""
+    counts = {}
+    for i in ids:
+        d = docs[i]
+        c = []
+        for t in terms:
+            ft, fb = d.count(t)
+            c.append(TITLE_WEIGHT * ft + BODY_WEIGHT * fb)
+        counts[i] = (c, d.length)
+    if df is None:
+        df = [sum(1 for i in ids if counts[i][0][k]) for k in range(len(terms))]
+    n_docs = max(n_docs, 1)
+    idf = [max(1e-6, math.log((n_docs - d + 0.5) / (d + 0.5))) if n_docs > 2 * d else 1e-6
+           for d in (max(1, x) for x in df)]
+    scored = []
+    for i in ids:
+        c, length = counts[i]
+        norm = K1 * (1 - B + B * length / avglen)
+        score = sum(idf[k] * f * (K1 + 1) / (f + norm) for k, f in enumerate(c) if f)
+        scored.append((i, -score))
+    scored.sort(key=lambda x: (x[1], x[0]))
+    return scored
+
+
+def window(conn, expr: str, n: int, below: Optional[int] = None, unit_sql: str = "",
+           unit_params=()) -> list[int]:
+    """Up to ``n`` matching rowids, highest first, below ``below`` if given."""
+    T = FTS_TABLE
+    bound = f" and {T}.rowid < ?" if below is not None else ""
+    return [r[0] for r in conn.execute(
+        f"select rowid from {T} where {T} match ?{unit_sql}{bound} order by rowid desc limit ?",
+        [expr, *unit_params, *([below] if below is not None else []), n])]
