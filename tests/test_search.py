@@ -310,3 +310,34 @@ def test_count_and_format(archive):
     text = search.format_results(search.search(archive, "郭春英"))
     assert "机关节能工作会议召开" in text and "【郭春英】" in text and "2022-03-15" in text
     assert search.format_results([]) == "no matches"
+
+
+def test_one_hit_per_issue_across_renditions(tmp_path):
+    """The same issue loaded twice (say a scan and the born-digital PDF) is two
+    renditions of one edition: search lists each article once, from the best."""
+    from pipeline.archive import editions
+    path = tmp_path / "r.db"
+    saved = list(load.EXTENSIONS)
+    load.EXTENSIONS[:] = [search, editions]
+    try:
+        db = load.open_db(path)
+        for spec in ISSUES:
+            load.load_issue(db, make_issue(*spec))
+        load.load_issue(db, make_issue("99ff88ee77dd66cc", *ISSUES[0][1:]))   # a second rendition
+        db.conn.commit()
+        db.conn.close()
+    finally:
+        load.EXTENSIONS[:] = saved
+    conn = sqlite3.connect(path)
+    best = conn.execute("select edition_id from renditions where issue_id = ?", ["99ff88ee77dd66cc"]).fetchone()[0]
+    assert best in (ISSUES[0][0], "99ff88ee77dd66cc")
+    both = search.search(conn, "公务用车", one_per_issue=False)
+    assert len(both) == 5 and {r["issue_id"] for r in both} >= {ISSUES[0][0], "99ff88ee77dd66cc", ISSUES[1][0]}
+    res = search.search(conn, "公务用车")
+    assert len(res) == 3                                    # two articles of issue 0, one of issue 1
+    assert sorted(r["title"] for r in res) == sorted(["全省推进公务用车制度改革", "某市平台建设经验", "香港來函"])
+    assert all(r["issue_id"] in (best, ISSUES[1][0]) for r in res)
+    assert all(r.get("renditions") == 2 for r in res if r["issue_id"] == best)
+    assert len(search.search(conn, "公务用车", limit=2)) == 2
+    assert ids(search.search(conn, "公务用车", limit=2, offset=1)) == ids(res)[1:3]
+    conn.close()

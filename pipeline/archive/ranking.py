@@ -21,8 +21,10 @@ LIMIT.  Here instead:
 from __future__ import annotations
 
 import math
+import re
 from typing import Optional
 
+from pipeline.archive.editions import same_title
 from pipeline.archive.searchtext import (
     BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _norm_same_length, _term_regex, normalize)
 
@@ -157,3 +159,30 @@ def window(conn, expr: str, n: int, below: Optional[int] = None, unit_sql: str =
     return [r[0] for r in conn.execute(
         f"select rowid from {T} where {T} match ?{unit_sql}{bound} order by rowid desc limit ?",
         [expr, *unit_params, *([below] if below is not None else []), n])]
+
+
+def one_per_edition(conn, hits: list[dict]) -> list[dict]:
+    """One hit per article of an issue: where the same article (same title,
+    tolerant of OCR slips) is hit in several renditions, keep the best
+    rendition's hit at the place of the first (as editions.dedupe, looking
+    up only the issues hit)."""
+    iids = sorted({h["issue_id"] for h in hits})
+    ed = {}
+    for k in range(0, len(iids), 500):
+        chunk = iids[k:k + 500]
+        ed.update((r[0], (r[1], r[2])) for r in conn.execute(
+            f"select issue_id, edition_id, rank from renditions where issue_id in ({','.join('?' * len(chunk))})",
+            chunk))
+    chosen: list[list] = []     # [edition, title, rank, hit]
+    for h in hits:
+        eid, rank = ed.get(h["issue_id"], (h["issue_id"], 0))
+        t = re.sub(r"\s+", "", h.get("title") or "")
+        for c in chosen:
+            if c[0] == eid and (c[1] == t or same_title(c[1], t)):
+                n = c[3].get("renditions", 1) + h.get("renditions", 1)
+                c[3] = {**(h if rank < c[2] else c[3]), "renditions": n}
+                c[2] = min(rank, c[2])
+                break
+        else:
+            chosen.append([eid, t, rank, h])
+    return [c[3] for c in chosen]

@@ -253,7 +253,8 @@ _UNIT_SQL = (" and {fts}.rowid in (select au.article_id from article_units au jo
 
 def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publisher: Optional[str] = None,
            section: Optional[str] = None, unit: Optional[str] = None, offset: int = 0,
-           html_snippet: bool = False, fallback: bool = True, exhaustive: bool = False) -> list[dict]:
+           html_snippet: bool = False, fallback: bool = True, exhaustive: bool = False,
+           one_per_issue: bool = True) -> list[dict]:
     """Ranked articles matching ``query``.
 
     Each result: issue_id, article_id, title, date, publisher, section,
@@ -271,7 +272,12 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
 
     ``year`` is a year or a (first, last) pair; ``publisher``/``section``
     match the whole name or a part; ``unit`` uses the article_units/units
-    tables when present, else requires the unit name in the text."""
+    tables when present, else requires the unit name in the text.
+
+    With ``one_per_issue`` (default), an article found in several
+    renditions of one issue (table ``renditions``: the same issue scanned
+    and born-digital, …) is listed once, from the best rendition, with
+    ``renditions`` = how many were hit."""
     conn, owned = connect(db)
     try:
         check_index(conn)
@@ -280,16 +286,37 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
             q = Query(q.groups + [[unit]], q.exclude)
             unit = None
         filters = (year, publisher, section)
-        args = (limit, offset, filters, unit, html_snippet, exhaustive)
-        results = _run(conn, q, *args, "exact")
-        if not results and offset == 0 and fallback:
-            wq = q.words()
-            if wq is not None:
-                results = _run(conn, wq, *args, "words")
-        return results
+
+        def run(lim, off):
+            args = (lim, off, filters, unit, html_snippet, exhaustive)
+            results = _run(conn, q, *args, "exact")
+            if not results and offset == 0 and fallback:
+                wq = q.words()
+                if wq is not None:
+                    results = _run(conn, wq, *args, "words")
+            return results
+
+        if not (one_per_issue and _has_renditions(conn)):
+            return run(limit, offset)
+        if limit is None:
+            return ranking.one_per_edition(conn, run(None, 0))[int(offset):]
+        want = int(offset) + int(limit)
+        lim = want * 2 + 10          # room for hits dropped as other renditions
+        while True:
+            raw = run(lim, 0)
+            hits = ranking.one_per_edition(conn, raw)
+            if len(hits) >= want or len(raw) < lim:
+                return hits[int(offset):want]
+            lim *= 4
     finally:
         if owned:
             conn.close()
+
+
+def _has_renditions(conn) -> bool:
+    """Whether any issue has a second rendition."""
+    return _exists(conn, "renditions") and conn.execute(
+        "select 1 from renditions where issue_id != edition_id limit 1").fetchone() is not None
 
 
 def _n_tokens(expr: str) -> int:
