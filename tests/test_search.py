@@ -341,3 +341,49 @@ def test_one_hit_per_issue_across_renditions(tmp_path):
     assert len(search.search(conn, "公务用车", limit=2)) == 2
     assert ids(search.search(conn, "公务用车", limit=2, offset=1)) == ids(res)[1:3]
     conn.close()
+
+
+def test_bounded_window_ranking_keeps_exact_matches(archive, monkeypatch):
+    """Broad queries are ranked over a bounded window of candidates (newest
+    rowids first, title matches in their own window), verified against the
+    text: every hit is an exact match, the title hit comes first, and paging
+    through covers exactly the matching articles."""
+    from pipeline.archive import ranking
+    monkeypatch.setattr(search, "SMALL", 0)
+    monkeypatch.setattr(search, "WINDOW", 1)
+    monkeypatch.setattr(search, "RANK_BUDGET", 1)
+    calls = []
+    real = ranking.window
+    monkeypatch.setattr(ranking, "window", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    expected = {aid(0, 2), aid(1, 2), aid(2, 1)}
+    first = search.search(archive, "节能", limit=1)
+    assert calls and max(calls) == 1                       # the window, not every match, was read
+    assert ids(first) == [aid(0, 2)]                       # 节能 in the title
+    seen = set()
+    for off in range(4):
+        got = ids(search.search(archive, "节能", limit=1, offset=off))
+        assert set(got) <= expected
+        seen |= set(got)
+    assert seen == expected
+    for query, exp in [("公务用车", {aid(0, 1), aid(0, 3), aid(1, 3)}), ("公務用車", {aid(0, 1), aid(0, 3), aid(1, 3)})]:
+        got = ids(search.search(archive, query, limit=2))
+        assert len(got) == 2 and set(got) <= exp, query
+    assert search.search(archive, "公务车", limit=1) == []
+
+
+def test_document_frequency_estimate(archive):
+    from pipeline.archive import ranking
+    conn = sqlite3.connect(archive)
+    n = ranking.doc_count(conn)
+    assert n == 8
+    assert ranking.df_estimate(conn, '"节能"', n) == 3            # few matches: counted exactly
+    old = ranking.DF_SAMPLE
+    try:
+        ranking.DF_SAMPLE = 2                                      # estimated from the rowid spread
+        ranking._CACHE.clear()
+        est = ranking.df_estimate(conn, '"节能"', n)
+        assert 2 <= est <= n
+    finally:
+        ranking.DF_SAMPLE = old
+        ranking._CACHE.clear()
+    conn.close()
