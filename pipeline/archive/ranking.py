@@ -26,7 +26,7 @@ from typing import Optional
 
 from pipeline.archive.editions import same_title
 from pipeline.archive.searchtext import (
-    BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _norm_same_length, _term_regex, normalize)
+    BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _table, _term_regex, normalize)
 
 DF_SAMPLE = 100       # matches read (newest rowids first) to estimate a term's document frequency
 K1, B = 1.2, 0.75     # BM25 parameters (FTS5's defaults)
@@ -99,28 +99,64 @@ def df_estimate(conn, expr: str, n_docs: int) -> int:
     return _cached((id(conn), n_docs, expr), compute)
 
 
+_WORD = re.compile(r"\w")
+_MATCH_MAP: Optional[tuple] = None
+
+
+def _match_map() -> tuple:
+    """The normalisation table reduced to what term matching sees: entries
+    that change a word character (traditional forms, full-width letters and
+    digits, upper case).  Punctuation and spaces stay as they are, since a
+    term's regex skips any non-word characters between its characters.  Text
+    holding none of these characters is used as is (no translate)."""
+    global _MATCH_MAP
+    if _MATCH_MAP is None:
+        table = {cp: out for cp, out in _table().items() if _WORD.match(chr(cp)) or _WORD.search(out)}
+        _MATCH_MAP = (table, frozenset(chr(cp) for cp in table))
+    return _MATCH_MAP
+
+
+def match_text(text: str) -> str:
+    """``text`` normalised for term matching (same length, or fully
+    normalised where a mapping changes the length)."""
+    table, chars = _match_map()
+    if chars.isdisjoint(text):
+        return text
+    t = text.translate(table)
+    return t if len(t) == len(text) else normalize(text)
+
+
 class Doc:
-    """An article row with its title and body normalised once."""
-    __slots__ = ("title", "body", "length")
+    """An article's title and body, normalised only when needed: a term's
+    characters found as they are in the raw text are found in the normalised
+    text too (normalised characters map to themselves), so the raw text is
+    searched first and normalised (traditional forms, upper case, full-width)
+    only when the term is not found in it as it stands."""
+    __slots__ = ("raw", "norm", "length")
 
     def __init__(self, title: str, body: str):
-        self.title = _norm_same_length(title)
-        self.body = _norm_same_length(body)
-        if self.title is None:
-            self.title = normalize(title)
-        if self.body is None:
-            self.body = normalize(body)
+        self.raw = (title, body)
+        self.norm = None
         self.length = len(title) + len(body)
+
+    def _normed(self) -> tuple:
+        if self.norm is None:
+            self.norm = (match_text(self.raw[0]), match_text(self.raw[1]))
+        return self.norm
 
     def count(self, term: str) -> tuple[int, int]:
         rx = _term_regex(term)
         if not rx:
             return 0, 0
-        return len(rx.findall(self.title)), len(rx.findall(self.body))
+        for title, body in (self.raw, self._normed()):
+            n = len(rx.findall(title)), len(rx.findall(body))
+            if n != (0, 0):
+                return n
+        return 0, 0
 
     def has(self, term: str) -> bool:
         rx = _term_regex(term)
-        return bool(rx and (rx.search(self.title) or rx.search(self.body)))
+        return bool(rx and any(rx.search(title) or rx.search(body) for title, body in (self.raw, self._normed())))
 
 
 def bm25(docs: dict, ids: list[int], terms: list[str], n_docs: int, avglen: float,

@@ -516,7 +516,7 @@ def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
     return ranking.bm25(docs, ids, terms, _doc_count(conn), ranking.avg_length(conn)), rows
 
 
-WINDOW = 200   # candidates per tier (title matches, all matches) ranked for a broad query
+WINDOW = 100   # candidates per tier (title matches, all matches) ranked for a broad query
 
 
 def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, need: int):
