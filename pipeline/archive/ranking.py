@@ -20,6 +20,7 @@ LIMIT.  Here instead:
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Optional
@@ -126,6 +127,30 @@ def match_text(text: str) -> str:
     return t if len(t) == len(text) else normalize(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _variants(term: str) -> Optional[re.Pattern]:
+    """Regex for the characters that normalise into one of the term's
+    characters (e.g. 務 for 务): text holding none of them matches the term
+    as it stands or not at all.  None when there are none."""
+    inv = _inverse()
+    keys = sorted({k for c in set(normalize(term)) for k in inv.get(c, ())})
+    return re.compile("[" + "".join(re.escape(k) for k in keys) + "]") if keys else None
+
+
+_INV: Optional[dict] = None
+
+
+def _inverse() -> dict:
+    global _INV
+    if _INV is None:
+        inv: dict = {}
+        for cp, out in _match_map()[0].items():
+            for c in set(out):
+                inv.setdefault(c, set()).add(chr(cp))
+        _INV = inv
+    return _INV
+
+
 class Doc:
     """An article's title and body, normalised only when needed: a term's
     characters found as they are in the raw text are found in the normalised
@@ -148,15 +173,29 @@ class Doc:
         rx = _term_regex(term)
         if not rx:
             return 0, 0
-        for title, body in (self.raw, self._normed()):
-            n = len(rx.findall(title)), len(rx.findall(body))
-            if n != (0, 0):
-                return n
-        return 0, 0
+        title, body = self.raw
+        n = len(rx.findall(title)), len(rx.findall(body))
+        if n != (0, 0) or not self._may_differ(term, title, body):
+            return n
+        title, body = self._normed()
+        return len(rx.findall(title)), len(rx.findall(body))
+
+    @staticmethod
+    def _may_differ(term: str, title: str, body: str) -> bool:
+        v = _variants(term)
+        return bool(v and (v.search(title) or v.search(body)))
 
     def has(self, term: str) -> bool:
         rx = _term_regex(term)
-        return bool(rx and any(rx.search(title) or rx.search(body) for title, body in (self.raw, self._normed())))
+        if not rx:
+            return False
+        title, body = self.raw
+        if rx.search(title) or rx.search(body):
+            return True
+        if not self._may_differ(term, title, body):
+            return False
+        title, body = self._normed()
+        return bool(rx.search(title) or rx.search(body))
 
 
 def bm25(docs: dict, ids: list[int], terms: list[str], n_docs: int, avglen: float,
