@@ -8,7 +8,7 @@ traditional characters, some with OCR gaps), loads it through the real load
 path (load.open_db + load.load_issue, so the index is maintained exactly as in
 production), then reports index build time, database size and search latency
 (p50/p95, end to end through search.search incl. snippets) for a mixed query
-set.  Target: p95 < 50 ms.
+set.  Target: p95 < 20 ms on 1,000,000 articles.
 """
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "春英华明国建军平志伟红丽芳敏静强磊洋艳勇杰娟涛超秀霞刚桂兰玉梅德海林波宁辉鹏飞雪琳晓东立新文斌"
 LATIN = ["CCER", "ESG", "PPP", "GDP", "LED", "5G", "APP", "EPC", "ISO14001"]
 PUNCT = "，，，，、。"
+TARGET_MS = 20     # p95 search latency (ms) the archive must stay under at 1,000,000 articles
 
 
 def _zipf(n: int, s: float = 1.0) -> list[float]:
@@ -260,8 +261,8 @@ def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
     print(f"  with year+publisher filters: mean {filt:.1f} ms")
     print(f"  first pass (fresh connection, cold caches): p50 {statistics.median(cold):.1f}  p95 {_pct(cold, 95):.1f}"
           f"  max {max(cold):.1f} ms   (+ {setup:.0f} ms once per process for the t2s/NFKC table)")
-    ok = _pct(allv, 95) < 50
-    print(f"\np95 {_pct(allv, 95):.1f} ms -> {'OK' if ok else 'ABOVE'} target 50 ms")
+    ok = _pct(allv, 95) < TARGET_MS
+    print(f"\np95 {_pct(allv, 95):.1f} ms -> {"OK" if ok else "ABOVE"} target {TARGET_MS} ms")
     slow = sorted(((statistics.median(v), q) for q, v in per_query.items()), reverse=True)[:5]
     print("slowest queries (median ms): " + ", ".join(f"{q} {m:.1f}" for m, q in slow))
     if tmp:
