@@ -262,7 +262,7 @@ def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
     print(f"  first pass (fresh connection, cold caches): p50 {statistics.median(cold):.1f}  p95 {_pct(cold, 95):.1f}"
           f"  max {max(cold):.1f} ms   (+ {setup:.0f} ms once per process for the t2s/NFKC table)")
     ok = _pct(allv, 95) < TARGET_MS
-    print(f"\np95 {_pct(allv, 95):.1f} ms -> {"OK" if ok else "ABOVE"} target {TARGET_MS} ms")
+    print(f"\np95 {_pct(allv, 95):.1f} ms -> {'OK' if ok else 'ABOVE'} target {TARGET_MS} ms")
     slow = sorted(((statistics.median(v), q) for q, v in per_query.items()), reverse=True)[:5]
     print("slowest queries (median ms): " + ", ".join(f"{q} {m:.1f}" for m, q in slow))
     if tmp:
