@@ -39,9 +39,12 @@ title (+ subtitle) and body it indexes publisher, section and year (weight 0)
 so filters are index terms (``{year}: 2020 AND {publisher}: "四川 川省"``)
 rather than a join per matching row.  Ranking is FTS5 bm25 with the title
 weighted 10x the body, stored as the table's persistent ``rank`` so
-``ORDER BY rank`` gives the same order in any client.  ``search()`` lists
-title matches first, then body matches, and ranks a very broad query within
-a bounded window of its matches (``exhaustive=True`` ranks all of them).
+``ORDER BY rank`` gives the same order in any client.  ``search()`` itself
+computes only the top of the ranking: up to SMALL candidates are all
+verified and scored in Python; a broader query is scored over a bounded
+window (the WINDOW highest-rowid matches, plus as many title matches for a
+one-term query), see :mod:`pipeline.archive.ranking`; ``exhaustive=True`` or
+``limit=None`` ranks every match with FTS5's bm25.
 
 Plain-SQLite recipe (no functions registered, any client)::
 
@@ -264,11 +267,12 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
     nothing and ``fallback`` is true, long terms are split into jieba words
     and ANDed).
 
-    Order: articles matching in the title first, then the others; bm25
-    (title weighted 10x) within each.  A very broad query (more matches than
-    ~RANK_BUDGET / phrase tokens) is ranked within its first matches in
-    article-id order, which is fast but not the global best;
-    ``exhaustive=True`` ranks every match.
+    Order: bm25 (title weighted 10x).  A broad query (more than SMALL
+    candidates) is ranked within a bounded window of its matches -- the
+    WINDOW highest article ids and, for a one-term query, as many title
+    matches -- which is fast at any archive size but not the global best;
+    ``exhaustive=True`` ranks every match.  Every hit is verified against
+    the text (exact substring after normalisation).
 
     ``year`` is a year or a (first, last) pair; ``publisher``/``section``
     match the whole name or a part; ``unit`` uses the article_units/units
