@@ -27,7 +27,7 @@ from typing import Optional
 
 from pipeline.archive.editions import same_title
 from pipeline.archive.searchtext import (
-    BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _table, _term_regex, normalize)
+    BODY_WEIGHT, FTS_TABLE, TITLE_WEIGHT, _compact, _table, _term_regex, normalize)
 
 DF_SAMPLE = 100       # matches read (newest rowids first) to estimate a term's document frequency
 K1, B = 1.2, 0.75     # BM25 parameters (FTS5's defaults)
@@ -100,102 +100,95 @@ def df_estimate(conn, expr: str, n_docs: int) -> int:
     return _cached((id(conn), n_docs, expr), compute)
 
 
-_WORD = re.compile(r"\w")
-_MATCH_MAP: Optional[tuple] = None
+_WORDCH = re.compile(r"[^\W_]")
+_RAW: Optional[tuple] = None
 
 
-def _match_map() -> tuple:
-    """The normalisation table reduced to what term matching sees: entries
-    that change a word character (traditional forms, full-width letters and
-    digits, upper case).  Punctuation and spaces stay as they are, since a
-    term's regex skips any non-word characters between its characters.  Text
-    holding none of these characters is used as is (no translate)."""
-    global _MATCH_MAP
-    if _MATCH_MAP is None:
-        table = {cp: out for cp, out in _table().items() if _WORD.match(chr(cp)) or _WORD.search(out)}
-        _MATCH_MAP = (table, frozenset(chr(cp) for cp in table))
-    return _MATCH_MAP
+def _raw_maps() -> tuple:
+    """(normalised character -> the characters that normalise to it alone,
+    the "odd" characters).  A character is odd when normalising it changes
+    whether it is a word character or turns it into several word characters
+    (NFKC expansions such as ㍿): in text without odd characters, a term is
+    found in the raw text by a regex of its characters' variants with the
+    same non-word gaps as on normalised text."""
+    global _RAW
+    if _RAW is None:
+        inv: dict = {}
+        odd = set()
+        for cp, out in _table().items():
+            key = chr(cp)
+            kw = bool(_WORDCH.match(key))
+            words = [c for c in out if _WORDCH.match(c)]
+            if len(out) == 1 and kw == bool(words):
+                if words:
+                    inv.setdefault(out, []).append(key)
+            elif kw or words:
+                odd.add(key)
+        # two classes: one of BMP characters compiles to a bitmap (fast)
+        bmp = sorted(c for c in odd if ord(c) < 0x10000)
+        astral = sorted(c for c in odd if ord(c) >= 0x10000)
+        _RAW = (inv, re.compile("[" + "".join(re.escape(c) for c in bmp) + "]"), frozenset(astral))
+    return _RAW
 
 
-def match_text(text: str) -> str:
-    """``text`` normalised for term matching (same length, or fully
-    normalised where a mapping changes the length)."""
-    table, chars = _match_map()
-    if chars.isdisjoint(text):
-        return text
-    t = text.translate(table)
-    return t if len(t) == len(text) else normalize(text)
+_FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")   # full-width letters, digits (ＣＣＥＲ, ２０２３)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _has_odd(text: str) -> bool:
+    _, bmp, astral = _raw_maps()
+    return bool(bmp.search(text) or (_ASTRAL.search(text) and not astral.isdisjoint(text)))
 
 
 @functools.lru_cache(maxsize=4096)
-def _variants(term: str) -> Optional[re.Pattern]:
-    """Regex for the characters that normalise into one of the term's
-    characters (e.g. 務 for 务): text holding none of them matches the term
-    as it stands or not at all.  None when there are none."""
-    inv = _inverse()
-    keys = sorted({k for c in set(normalize(term)) for k in inv.get(c, ())})
-    return re.compile("[" + "".join(re.escape(k) for k in keys) + "]") if keys else None
-
-
-_INV: Optional[dict] = None
-
-
-def _inverse() -> dict:
-    global _INV
-    if _INV is None:
-        inv: dict = {}
-        for cp, out in _match_map()[0].items():
-            for c in set(out):
-                inv.setdefault(c, set()).add(chr(cp))
-        _INV = inv
-    return _INV
+def raw_regex(term: str) -> Optional[re.Pattern]:
+    """The term as a regex over raw (un-normalised) text: each character or
+    one of its variants (务|務, c|C|ｃ), non-word characters between them."""
+    inv = _raw_maps()[0]
+    ct = _compact(term)
+    if not ct:
+        return None
+    parts = [re.escape(c) if c not in inv else "[" + "".join(re.escape(k) for k in [c, *sorted(inv[c])]) + "]"
+             for c in ct]
+    return re.compile(r"[\W_]*".join(parts))
 
 
 class Doc:
-    """An article's title and body, normalised only when needed: a term's
-    characters found as they are in the raw text are found in the normalised
-    text too (normalised characters map to themselves), so the raw text is
-    searched first and normalised (traditional forms, upper case, full-width)
-    only when the term is not found in it as it stands."""
-    __slots__ = ("raw", "norm", "length")
+    """An article's title and body as stored.  Terms are found in the raw
+    text with :func:`raw_regex` (no normalisation pass over the text); only
+    text holding an "odd" character is normalised first."""
+    __slots__ = ("title", "body", "normed", "length", "lower")
 
     def __init__(self, title: str, body: str):
-        self.raw = (title, body)
-        self.norm = None
         self.length = len(title) + len(body)
+        self.normed = _has_odd(title) or _has_odd(body)
+        if self.normed:
+            title, body = normalize(title), normalize(body)
+        self.title, self.body = title, body
+        self.lower = None
 
-    def _normed(self) -> tuple:
-        if self.norm is None:
-            self.norm = (match_text(self.raw[0]), match_text(self.raw[1]))
-        return self.norm
+    def _texts(self, term: str):
+        """(regex, title, body) to find ``term`` in.  A term of ASCII letters
+        and digits is matched on lower-cased text (full-width forms
+        normalised where present): faster than a regex of variant classes."""
+        if self.normed:
+            return _term_regex(term), self.title, self.body
+        if _compact(term).isascii():
+            if self.lower is None:
+                self.lower = tuple(normalize(t) if _FULLWIDTH.search(t) else t.lower()
+                                   for t in (self.title, self.body))
+            return _term_regex(term), *self.lower
+        return raw_regex(term), self.title, self.body
 
     def count(self, term: str) -> tuple[int, int]:
-        rx = _term_regex(term)
+        rx, title, body = self._texts(term)
         if not rx:
             return 0, 0
-        title, body = self.raw
-        n = len(rx.findall(title)), len(rx.findall(body))
-        if n != (0, 0) or not self._may_differ(term, title, body):
-            return n
-        title, body = self._normed()
         return len(rx.findall(title)), len(rx.findall(body))
 
-    @staticmethod
-    def _may_differ(term: str, title: str, body: str) -> bool:
-        v = _variants(term)
-        return bool(v and (v.search(title) or v.search(body)))
-
     def has(self, term: str) -> bool:
-        rx = _term_regex(term)
-        if not rx:
-            return False
-        title, body = self.raw
-        if rx.search(title) or rx.search(body):
-            return True
-        if not self._may_differ(term, title, body):
-            return False
-        title, body = self._normed()
-        return bool(rx.search(title) or rx.search(body))
+        rx, title, body = self._texts(term)
+        return bool(rx and (rx.search(title) or rx.search(body)))
 
 
 def bm25(docs: dict, ids: list[int], terms: list[str], n_docs: int, avglen: float,
