@@ -500,17 +500,18 @@ def _plan_exact(q: Query, filters) -> tuple[str, str, bool]:
 SMALL = 200    # up to this many candidates are fetched, verified and ranked in Python
 
 
-def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
+def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, first: list):
     """Rank a selective query without FTS5's bm25 (whose IDF step scans the
     doclist of every token in the expression): fetch all candidates, verify
     them, and score with the same title-weighted BM25 in Python.  None if
-    there are more than SMALL candidates."""
+    there are more than SMALL candidates (``first`` then holds the
+    SMALL + 1 highest-rowid candidates, for the windowed ranking)."""
     T = FTS_TABLE
     unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
     full = expr + (f" AND {filt}" if filt else "")
-    ids = [r[0] for r in conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} limit ?",
-                                      [full, *unit_params, SMALL + 1])]
+    ids = ranking.window(conn, full, SMALL + 1, None, unit_sql, unit_params)
     if len(ids) > SMALL:
+        first[:] = ids
         return None
     rows = _fetch(conn, ids)
     docs = {i: _Doc(rows[i]) for i in ids if i in rows}
@@ -523,7 +524,7 @@ def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
 WINDOW = 100   # candidates per tier (title matches, all matches) ranked for a broad query
 
 
-def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, need: int):
+def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, need: int, first=()):
     """Rank a broad query over a bounded window of candidates: the newest
     (highest-rowid) WINDOW matches, plus as many title matches for a
     one-term query, verified and scored with BM25 in Python; IDF from
@@ -533,7 +534,8 @@ def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool,
     inner = expr.split(" : ", 1)[1]
     and_filt = f" AND {filt}" if filt else ""
     n = max(need + (10 if verify else 0), min(WINDOW, RANK_BUDGET // _n_tokens(inner)))
-    cands = ranking.window(conn, expr + and_filt, n, None, unit_sql, unit_params)
+    cands = list(first[:n]) if len(first) >= n else ranking.window(
+        conn, expr + and_filt, n, None, unit_sql, unit_params)
     if len(cands) < n:
         return None
     title = []
@@ -568,9 +570,10 @@ def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive,
         return []
     need = None if limit is None else int(offset) + int(limit)
     expr, filt, verify = _plan(conn, q, filters)
-    hits = _small(conn, q, filters, expr, filt, unit, verify)
+    first: list = []
+    hits = _small(conn, q, filters, expr, filt, unit, verify, first)
     if hits is None and need is not None and not exhaustive:
-        hits = _windowed(conn, q, filters, expr, filt, unit, verify, need)
+        hits = _windowed(conn, q, filters, expr, filt, unit, verify, need, first)
     if hits is not None:
         rows = hits[1]
         kept = hits[0]
