@@ -5,8 +5,10 @@
 Generates Chinese-like bulletin text from a made-up vocabulary (Zipf-weighted
 words, unit names, personal names, dates, Latin codes; some articles in
 traditional characters, some with OCR gaps), loads it through the real load
-path (load.open_db + load.load_issue, so the index is maintained exactly as in
-production), then reports index build time, database size and search latency
+path (load.open_db + load.load_issue) with the index built once afterwards by
+search.rebuild (bulk; --incremental indexes every issue as it loads, as in
+production, and rebuilds after), then reports load rate, database and index
+size and search latency
 (p50/p95, end to end through search.search incl. snippets) for a mixed query
 set.  Target: p95 < 20 ms on 1,000,000 articles.
 """

@@ -11,7 +11,9 @@ LIMIT.  Here instead:
   filters (year, publisher, section, unit) are part of the MATCH expression,
   so they apply before any ranking;
 * each candidate is verified against its text (exact substring) and scored
-  with the same title-weighted BM25 as the index's ``rank`` in Python;
+  with the same title-weighted BM25 as the index's ``rank`` in Python; a
+  term is found in the raw text by a regex of its characters' variants
+  (务 or 務), so candidates are not normalised one by one;
 * a term's document frequency (for IDF) is estimated from how far back in
   rowid order its ``k``-th match lies: article ids are derived from content
   hashes, so they are spread uniformly and the share of the id range needed
