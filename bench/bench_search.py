@@ -60,7 +60,7 @@ class Gen:
         self.units = [p + "省" + o for p in PLACES for o in ORGANS[:6]] + \
                      [c + "市" + o.replace("厅", "局") for c in CITIES for o in ORGANS[:5]]
         self.publishers = [p + "省机关事务管理局" for p in PLACES[:25]]
-        self.names = list({self.r.choice(SURNAMES) + "".join(self.r.choices(GIVEN, k=self.r.choice([1, 2, 2])))
+        self.names = sorted({self.r.choice(SURNAMES) + "".join(self.r.choices(GIVEN, k=self.r.choice([1, 2, 2])))
                            for _ in range(3000)})
         self.words = COMMON + TOPICS
         # common words in nearly every article; topic k in ~20%/k of them
