@@ -5,10 +5,12 @@
 Generates Chinese-like bulletin text from a made-up vocabulary (Zipf-weighted
 words, unit names, personal names, dates, Latin codes; some articles in
 traditional characters, some with OCR gaps), loads it through the real load
-path (load.open_db + load.load_issue, so the index is maintained exactly as in
-production), then reports index build time, database size and search latency
+path (load.open_db + load.load_issue) with the index built once afterwards by
+search.rebuild (bulk; --incremental indexes every issue as it loads, as in
+production, and rebuilds after), then reports load rate, database and index
+size and search latency
 (p50/p95, end to end through search.search incl. snippets) for a mixed query
-set.  Target: p95 < 50 ms.
+set.  Target: p95 < 20 ms on 1,000,000 articles.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "春英华明国建军平志伟红丽芳敏静强磊洋艳勇杰娟涛超秀霞刚桂兰玉梅德海林波宁辉鹏飞雪琳晓东立新文斌"
 LATIN = ["CCER", "ESG", "PPP", "GDP", "LED", "5G", "APP", "EPC", "ISO14001"]
 PUNCT = "，，，，、。"
+TARGET_MS = 20     # p95 search latency (ms) the archive must stay under at 1,000,000 articles
 
 
 def _zipf(n: int, s: float = 1.0) -> list[float]:
@@ -57,7 +60,7 @@ class Gen:
         self.units = [p + "省" + o for p in PLACES for o in ORGANS[:6]] + \
                      [c + "市" + o.replace("厅", "局") for c in CITIES for o in ORGANS[:5]]
         self.publishers = [p + "省机关事务管理局" for p in PLACES[:25]]
-        self.names = list({self.r.choice(SURNAMES) + "".join(self.r.choices(GIVEN, k=self.r.choice([1, 2, 2])))
+        self.names = sorted({self.r.choice(SURNAMES) + "".join(self.r.choices(GIVEN, k=self.r.choice([1, 2, 2])))
                            for _ in range(3000)})
         self.words = COMMON + TOPICS
         # common words in nearly every article; topic k in ~20%/k of them
@@ -144,6 +147,8 @@ def main(argv=None) -> int:
     ap.add_argument("--db", help="where to build the archive (default: a temp dir, deleted afterwards)")
     ap.add_argument("--rounds", type=int, default=5, help="timed repetitions of the query set")
     ap.add_argument("--reuse", action="store_true", help="query an archive built earlier at --db")
+    ap.add_argument("--incremental", action="store_true",
+                    help="index each issue as it loads (production path) instead of one bulk index build after")
     args = ap.parse_args(argv)
 
     tmp = None
@@ -167,6 +172,10 @@ def main(argv=None) -> int:
         return _queries(path, g, args.rounds, tmp)
     t0 = time.perf_counter()
     db = load.open_db(path)
+    if not args.incremental:
+        # bulk: rows first (no index maintenance per issue), then one index build
+        load.EXTENSIONS[:] = []
+        db.conn.execute("PRAGMA synchronous=OFF")
     n_chars = 0
     gen_time = 0.0
     load_time = 0.0
@@ -185,6 +194,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     search.rebuild(db)
     rebuild_time = time.perf_counter() - t
+    load.EXTENSIONS[:] = [search]
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.close()
@@ -203,6 +213,8 @@ def main(argv=None) -> int:
     print(f"articles: {n_articles:,}   text: {n_chars / 1e6:.1f} M characters ({text_bytes / 2**20:.0f} MiB UTF-8)")
     print(f"generate: {gen_time:.1f} s   load incl. indexing (load.load_issue): {load_time:.1f} s"
           f"   full index rebuild (search.rebuild): {rebuild_time:.1f} s   total: {total_time:.1f} s")
+    print(f"load rate: {n_articles / max(load_time + rebuild_time, 1e-9):,.0f} articles/s"
+          f" ({'indexed per issue, then rebuilt' if args.incremental else 'rows, then one index build'})")
     print(f"database: {size / 2**20:.0f} MiB" + (f"   of which index (articles_fts*): {fts_bytes / 2**20:.0f} MiB"
                                                  if fts_bytes else ""))
 
@@ -251,8 +263,8 @@ def _queries(path: Path, g: Gen, rounds: int, tmp) -> int:
     print(f"  with year+publisher filters: mean {filt:.1f} ms")
     print(f"  first pass (fresh connection, cold caches): p50 {statistics.median(cold):.1f}  p95 {_pct(cold, 95):.1f}"
           f"  max {max(cold):.1f} ms   (+ {setup:.0f} ms once per process for the t2s/NFKC table)")
-    ok = _pct(allv, 95) < 50
-    print(f"\np95 {_pct(allv, 95):.1f} ms -> {'OK' if ok else 'ABOVE'} target 50 ms")
+    ok = _pct(allv, 95) < TARGET_MS
+    print(f"\np95 {_pct(allv, 95):.1f} ms -> {'OK' if ok else 'ABOVE'} target {TARGET_MS} ms")
     slow = sorted(((statistics.median(v), q) for q, v in per_query.items()), reverse=True)[:5]
     print("slowest queries (median ms): " + ", ".join(f"{q} {m:.1f}" for m, q in slow))
     if tmp:

@@ -105,8 +105,11 @@ def test_renditions_keep_both_rows_and_group_them(room):
 def test_search_shows_one_hit_per_issue(room):
     title = room["truth"]["articles"][0]["title"]
     conn = sqlite3.connect(room["db"])
-    raw = __import__("pipeline.archive.search", fromlist=["search"]).search(conn, title, limit=20)
+    search = __import__("pipeline.archive.search", fromlist=["search"])
+    raw = search.search(conn, title, limit=20, one_per_issue=False)
     assert {h["issue_id"] for h in raw if h["title"] == title} == {room["digital"], room["scan"]}
+    one = [h for h in search.search(conn, title, limit=20) if h["title"] == title]   # the API, too
+    assert len(one) == 1 and one[0]["issue_id"] == room["digital"] and one[0]["renditions"] == 2
     hits = export.search_with_citations(conn, title, limit=20)
     same = [h for h in hits if h["title"] == title]
     assert len(same) == 1 and same[0]["issue_id"] == room["digital"] and same[0]["renditions"] == 2

@@ -310,3 +310,80 @@ def test_count_and_format(archive):
     text = search.format_results(search.search(archive, "郭春英"))
     assert "机关节能工作会议召开" in text and "【郭春英】" in text and "2022-03-15" in text
     assert search.format_results([]) == "no matches"
+
+
+def test_one_hit_per_issue_across_renditions(tmp_path):
+    """The same issue loaded twice (say a scan and the born-digital PDF) is two
+    renditions of one edition: search lists each article once, from the best."""
+    from pipeline.archive import editions
+    path = tmp_path / "r.db"
+    saved = list(load.EXTENSIONS)
+    load.EXTENSIONS[:] = [search, editions]
+    try:
+        db = load.open_db(path)
+        for spec in ISSUES:
+            load.load_issue(db, make_issue(*spec))
+        load.load_issue(db, make_issue("99ff88ee77dd66cc", *ISSUES[0][1:]))   # a second rendition
+        db.conn.commit()
+        db.conn.close()
+    finally:
+        load.EXTENSIONS[:] = saved
+    conn = sqlite3.connect(path)
+    best = conn.execute("select edition_id from renditions where issue_id = ?", ["99ff88ee77dd66cc"]).fetchone()[0]
+    assert best in (ISSUES[0][0], "99ff88ee77dd66cc")
+    both = search.search(conn, "公务用车", one_per_issue=False)
+    assert len(both) == 5 and {r["issue_id"] for r in both} >= {ISSUES[0][0], "99ff88ee77dd66cc", ISSUES[1][0]}
+    res = search.search(conn, "公务用车")
+    assert len(res) == 3                                    # two articles of issue 0, one of issue 1
+    assert sorted(r["title"] for r in res) == sorted(["全省推进公务用车制度改革", "某市平台建设经验", "香港來函"])
+    assert all(r["issue_id"] in (best, ISSUES[1][0]) for r in res)
+    assert all(r.get("renditions") == 2 for r in res if r["issue_id"] == best)
+    assert len(search.search(conn, "公务用车", limit=2)) == 2
+    assert ids(search.search(conn, "公务用车", limit=2, offset=1)) == ids(res)[1:3]
+    conn.close()
+
+
+def test_bounded_window_ranking_keeps_exact_matches(archive, monkeypatch):
+    """Broad queries are ranked over a bounded window of candidates (newest
+    rowids first, title matches in their own window), verified against the
+    text: every hit is an exact match, the title hit comes first, and paging
+    through covers exactly the matching articles."""
+    from pipeline.archive import ranking
+    monkeypatch.setattr(search, "SMALL", 0)
+    monkeypatch.setattr(search, "WINDOW", 1)
+    monkeypatch.setattr(search, "RANK_BUDGET", 1)
+    calls = []
+    real = ranking.window
+    monkeypatch.setattr(ranking, "window", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    expected = {aid(0, 2), aid(1, 2), aid(2, 1)}
+    first = search.search(archive, "节能", limit=1)
+    assert calls and max(calls) == 1                       # the window, not every match, was read
+    assert ids(first) == [aid(0, 2)]                       # 节能 in the title
+    seen = set()
+    for off in range(4):
+        got = ids(search.search(archive, "节能", limit=1, offset=off))
+        assert set(got) <= expected
+        seen |= set(got)
+    assert seen == expected
+    for query, exp in [("公务用车", {aid(0, 1), aid(0, 3), aid(1, 3)}), ("公務用車", {aid(0, 1), aid(0, 3), aid(1, 3)})]:
+        got = ids(search.search(archive, query, limit=2))
+        assert len(got) == 2 and set(got) <= exp, query
+    assert search.search(archive, "公务车", limit=1) == []
+
+
+def test_document_frequency_estimate(archive):
+    from pipeline.archive import ranking
+    conn = sqlite3.connect(archive)
+    n = ranking.doc_count(conn)
+    assert n == 8
+    assert ranking.df_estimate(conn, '"节能"', n) == 3            # few matches: counted exactly
+    old = ranking.DF_SAMPLE
+    try:
+        ranking.DF_SAMPLE = 2                                      # estimated from the rowid spread
+        ranking._CACHE.clear()
+        est = ranking.df_estimate(conn, '"节能"', n)
+        assert 2 <= est <= n
+    finally:
+        ranking.DF_SAMPLE = old
+        ranking._CACHE.clear()
+    conn.close()

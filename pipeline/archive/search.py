@@ -39,9 +39,12 @@ title (+ subtitle) and body it indexes publisher, section and year (weight 0)
 so filters are index terms (``{year}: 2020 AND {publisher}: "四川 川省"``)
 rather than a join per matching row.  Ranking is FTS5 bm25 with the title
 weighted 10x the body, stored as the table's persistent ``rank`` so
-``ORDER BY rank`` gives the same order in any client.  ``search()`` lists
-title matches first, then body matches, and ranks a very broad query within
-a bounded window of its matches (``exhaustive=True`` ranks all of them).
+``ORDER BY rank`` gives the same order in any client.  ``search()`` itself
+computes only the top of the ranking: up to SMALL candidates are all
+verified and scored in Python; a broader query is scored over a bounded
+window (the WINDOW highest-rowid matches, plus as many title matches for a
+one-term query), see :mod:`pipeline.archive.ranking`; ``exhaustive=True`` or
+``limit=None`` ranks every match with FTS5's bm25.
 
 Plain-SQLite recipe (no functions registered, any client)::
 
@@ -56,14 +59,13 @@ A contentless row is deleted by replaying its tokens, recomputed from
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 
-from pipeline.archive import readonly
+from pipeline.archive import ranking, readonly
 from pipeline.archive.searchtext import (  # noqa: F401  (part of this module's API)
     BODY_WEIGHT, FTS_TABLE, META_TABLE, Query, RANK_BUDGET, RANK_WINDOW_MIN,
     TEXT_COLUMNS, TITLE_WEIGHT, TOKENIZER_VERSION, VIEW, _log, _norm_same_length,
@@ -254,7 +256,8 @@ _UNIT_SQL = (" and {fts}.rowid in (select au.article_id from article_units au jo
 
 def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publisher: Optional[str] = None,
            section: Optional[str] = None, unit: Optional[str] = None, offset: int = 0,
-           html_snippet: bool = False, fallback: bool = True, exhaustive: bool = False) -> list[dict]:
+           html_snippet: bool = False, fallback: bool = True, exhaustive: bool = False,
+           one_per_issue: bool = True) -> list[dict]:
     """Ranked articles matching ``query``.
 
     Each result: issue_id, article_id, title, date, publisher, section,
@@ -264,15 +267,21 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
     nothing and ``fallback`` is true, long terms are split into jieba words
     and ANDed).
 
-    Order: articles matching in the title first, then the others; bm25
-    (title weighted 10x) within each.  A very broad query (more matches than
-    ~RANK_BUDGET / phrase tokens) is ranked within its first matches in
-    article-id order, which is fast but not the global best;
-    ``exhaustive=True`` ranks every match.
+    Order: bm25 (title weighted 10x).  A broad query (more than SMALL
+    candidates) is ranked within a bounded window of its matches -- the
+    WINDOW highest article ids and, for a one-term query, as many title
+    matches -- which is fast at any archive size but not the global best;
+    ``exhaustive=True`` ranks every match.  Every hit is verified against
+    the text (exact substring after normalisation).
 
     ``year`` is a year or a (first, last) pair; ``publisher``/``section``
     match the whole name or a part; ``unit`` uses the article_units/units
-    tables when present, else requires the unit name in the text."""
+    tables when present, else requires the unit name in the text.
+
+    With ``one_per_issue`` (default), an article found in several
+    renditions of one issue (table ``renditions``: the same issue scanned
+    and born-digital, …) is listed once, from the best rendition, with
+    ``renditions`` = how many were hit."""
     conn, owned = connect(db)
     try:
         check_index(conn)
@@ -281,16 +290,37 @@ def search(db: DbLike, query: str, *, limit: Optional[int] = 20, year=None, publ
             q = Query(q.groups + [[unit]], q.exclude)
             unit = None
         filters = (year, publisher, section)
-        args = (limit, offset, filters, unit, html_snippet, exhaustive)
-        results = _run(conn, q, *args, "exact")
-        if not results and offset == 0 and fallback:
-            wq = q.words()
-            if wq is not None:
-                results = _run(conn, wq, *args, "words")
-        return results
+
+        def run(lim, off):
+            args = (lim, off, filters, unit, html_snippet, exhaustive)
+            results = _run(conn, q, *args, "exact")
+            if not results and offset == 0 and fallback:
+                wq = q.words()
+                if wq is not None:
+                    results = _run(conn, wq, *args, "words")
+            return results
+
+        if not (one_per_issue and _has_renditions(conn)):
+            return run(limit, offset)
+        if limit is None:
+            return ranking.one_per_edition(conn, run(None, 0))[int(offset):]
+        want = int(offset) + int(limit)
+        lim = want * 2 + 10          # room for hits dropped as other renditions
+        while True:
+            raw = run(lim, 0)
+            hits = ranking.one_per_edition(conn, raw)
+            if len(hits) >= want or len(raw) < lim:
+                return hits[int(offset):want]
+            lim *= 4
     finally:
         if owned:
             conn.close()
+
+
+def _has_renditions(conn) -> bool:
+    """Whether any issue has a second rendition."""
+    return _exists(conn, "renditions") and conn.execute(
+        "select 1 from renditions where issue_id != edition_id limit 1").fetchone() is not None
 
 
 def _n_tokens(expr: str) -> int:
@@ -351,29 +381,9 @@ def _fetch(conn, ids: list[int]) -> dict:
     return rows
 
 
-class _Doc:
-    """An article row with its title and body normalised once."""
-    __slots__ = ("title", "body", "length")
-
-    def __init__(self, row):
-        title, body = _title_text(row[2], row[3]), row[4] or ""
-        self.title = _norm_same_length(title)
-        self.body = _norm_same_length(body)
-        if self.title is None:
-            self.title = normalize(title)
-        if self.body is None:
-            self.body = normalize(body)
-        self.length = len(title) + len(body)
-
-    def count(self, term: str) -> tuple[int, int]:
-        rx = _term_regex(term)
-        if not rx:
-            return 0, 0
-        return len(rx.findall(self.title)), len(rx.findall(self.body))
-
-    def has(self, term: str) -> bool:
-        rx = _term_regex(term)
-        return bool(rx and (rx.search(self.title) or rx.search(self.body)))
+def _Doc(row) -> ranking.Doc:
+    """An article row (of _fetch) with its title and body normalised once."""
+    return ranking.Doc(_title_text(row[2], row[3]), row[4] or "")
 
 
 def _verify(q: Query, filters, row, doc: Optional[_Doc] = None) -> bool:
@@ -396,30 +406,12 @@ _DF: dict = {}
 
 
 def _doc_count(conn) -> int:
-    """Articles in the index, from FTS5's averages record (no scan)."""
-    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
-    if not row or not row[0]:
-        return 0
-    n = 0
-    for k, byte in enumerate(row[0][:9]):       # SQLite varint, big-endian
-        if k == 8:
-            return (n << 8) | byte
-        n = (n << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            return n
-    return n
+    return ranking.doc_count(conn)
 
 
 def _capped_df(conn, token: str, cap: int, n_docs: int) -> int:
-    """Articles holding ``token``, counted up to ``cap`` (cached per archive size)."""
-    key = (id(conn), n_docs, token, cap)
-    if key not in _DF:
-        if len(_DF) > 200_000:
-            _DF.clear()
-        _DF[key] = conn.execute(
-            f"select count(*) from (select rowid from {FTS_TABLE} where {FTS_TABLE} match ? limit ?)",
-            ['"' + token + '"', cap]).fetchone()[0]
-    return _DF[key]
+    """Articles holding ``token`` (exact when few, else estimated), at most ``cap``."""
+    return min(cap, ranking.df_estimate(conn, '"' + token + '"', n_docs))
 
 
 def _plan(conn, q: Query, filters) -> tuple[str, str, bool]:
@@ -508,65 +500,69 @@ def _plan_exact(q: Query, filters) -> tuple[str, str, bool]:
 SMALL = 200    # up to this many candidates are fetched, verified and ranked in Python
 
 
-def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool):
+def _small(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, first: list):
     """Rank a selective query without FTS5's bm25 (whose IDF step scans the
     doclist of every token in the expression): fetch all candidates, verify
     them, and score with the same title-weighted BM25 in Python.  None if
-    there are more than SMALL candidates."""
+    there are more than SMALL candidates (``first`` then holds the
+    SMALL + 1 highest-rowid candidates, for the windowed ranking)."""
     T = FTS_TABLE
     unit_sql, unit_params = (_UNIT_SQL.format(fts=T), [unit, unit]) if unit else ("", [])
     full = expr + (f" AND {filt}" if filt else "")
-    ids = [r[0] for r in conn.execute(f"select rowid from {T} where {T} match ?{unit_sql} limit ?",
-                                      [full, *unit_params, SMALL + 1])]
+    ids = ranking.window(conn, full, SMALL + 1, None, unit_sql, unit_params)
     if len(ids) > SMALL:
+        first[:] = ids
         return None
     rows = _fetch(conn, ids)
     docs = {i: _Doc(rows[i]) for i in ids if i in rows}
     if verify:
         ids = [i for i in ids if i in docs and _verify(q, filters, rows[i], docs[i])]
-    n_docs = max(_doc_count(conn), 1)
-    avglen = _avg_length(conn)
     terms = list(dict.fromkeys(q.terms))
-    k1, b = 1.2, 0.75
-    counts = {}
-    for i in ids:
-        d = docs[i]
-        c = []
-        for t in terms:
-            ft, fb = d.count(t)
-            c.append(TITLE_WEIGHT * ft + BODY_WEIGHT * fb)
-        counts[i] = (c, d.length)
-    df = [max(1, sum(1 for i in ids if counts[i][0][k])) for k in range(len(terms))]
-    idf = [max(1e-6, math.log((n_docs - d + 0.5) / (d + 0.5))) if n_docs > 2 * d else 1e-6 for d in df]
-    scored = []
-    for i in ids:
-        c, length = counts[i]
-        norm = k1 * (1 - b + b * length / avglen)
-        score = sum(idf[k] * f * (k1 + 1) / (f + norm) for k, f in enumerate(c) if f)
-        scored.append((i, -score))
-    scored.sort(key=lambda x: (x[1], x[0]))
-    return scored, rows
+    return ranking.bm25(docs, ids, terms, _doc_count(conn), ranking.avg_length(conn)), rows
 
 
-def _avg_length(conn) -> float:
-    """Mean title+body length in tokens (FTS5's averages record)."""
-    row = conn.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
-    vals, blob, k = [], (row[0] if row else b"") or b"", 0
-    while k < len(blob) and len(vals) < 3:
-        n = 0
-        for j in range(9):
-            byte = blob[k]
-            k += 1
-            if j == 8:
-                n = (n << 8) | byte
-                break
-            n = (n << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        vals.append(n)
-    if len(vals) < 3 or not vals[0]:
-        return 500.0
-    return max(1.0, (vals[1] + vals[2]) / vals[0])
+WINDOW = 100   # candidates per tier (title matches, all matches) ranked for a broad query
+
+
+def _windowed(conn, q: Query, filters, expr: str, filt: str, unit, verify: bool, need: int, first=()):
+    """Rank a broad query over a bounded window of candidates: the newest
+    (highest-rowid) WINDOW matches, plus as many title matches for a
+    one-term query, verified and scored with BM25 in Python; IDF from
+    estimated document frequencies.  None when the window holds every
+    candidate (the caller then ranks them all)."""
+    unit_sql, unit_params = (_UNIT_SQL.format(fts=FTS_TABLE), [unit, unit]) if unit else ("", [])
+    inner = expr.split(" : ", 1)[1]
+    and_filt = f" AND {filt}" if filt else ""
+    n = max(need + (10 if verify else 0), min(WINDOW, RANK_BUDGET // _n_tokens(inner)))
+    cands = list(first[:n]) if len(first) >= n else ranking.window(
+        conn, expr + and_filt, n, None, unit_sql, unit_params)
+    if len(cands) < n:
+        return None
+    title = []
+    if len(q.groups) == 1 and len(q.groups[0]) == 1:
+        title = ranking.window(conn, f"{{title}} : {inner}" + and_filt, n, None, unit_sql, unit_params)
+    ids = list(dict.fromkeys(title + cands))
+    rows, docs, kept = {}, {}, []
+    while True:
+        rows.update(_fetch(conn, [i for i in ids if i not in rows]))
+        for i in ids:
+            if i in rows and i not in docs:
+                docs[i] = _Doc(rows[i])
+                if not verify or _verify(q, filters, rows[i], docs[i]):
+                    kept.append(i)
+        if len(kept) >= need or len(cands) < n:
+            break
+        n *= 4              # too few exact matches among the candidates: look further back
+        cands = ranking.window(conn, expr + and_filt, n, cands[-1], unit_sql, unit_params)
+        ids = cands
+    terms = list(dict.fromkeys(q.terms))
+    n_docs = _doc_count(conn)
+    df = None
+    if len(terms) > 1:
+        df = [ranking.df_estimate(conn, f"{{{TEXT_COLUMNS}}} : " + (_phrase(t) or "\"\""), n_docs) for t in terms]
+    else:
+        df = [1]
+    return ranking.bm25(docs, kept, terms, n_docs, ranking.avg_length(conn), df), rows
 
 
 def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive, mode) -> list[dict]:
@@ -574,7 +570,10 @@ def _run(conn, q: Query, limit, offset, filters, unit, html_snippet, exhaustive,
         return []
     need = None if limit is None else int(offset) + int(limit)
     expr, filt, verify = _plan(conn, q, filters)
-    hits = _small(conn, q, filters, expr, filt, unit, verify)
+    first: list = []
+    hits = _small(conn, q, filters, expr, filt, unit, verify, first)
+    if hits is None and need is not None and not exhaustive:
+        hits = _windowed(conn, q, filters, expr, filt, unit, verify, need, first)
     if hits is not None:
         rows = hits[1]
         kept = hits[0]
