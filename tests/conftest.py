@@ -18,3 +18,7 @@ def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples")
     truths = generate.write_samples(out / "raw", scans=False, truth_dir=out / "truth")
     return out, {t["id"]: t for t in truths}
+
+
+# the good PDFs and preloaded archive of the hostile-input tests
+from hostile_common import archive, good  # noqa: E402,F401

@@ -3,6 +3,7 @@ runner, and a snapshot of what an archive already holds (so a test can show
 that a hostile batch left it untouched)."""
 from __future__ import annotations
 
+import pytest
 import os
 import sqlite3
 import subprocess
@@ -62,3 +63,19 @@ def failures(db) -> list[tuple]:
 
 def error_lines(stderr: str) -> list[str]:
     return [l for l in stderr.splitlines() if l.startswith("ERROR ")]
+
+
+# fixtures shared by the hostile test modules (imported there by name)
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """Three good born-digital PDFs, a.pdf b.pdf c.pdf."""
+    return good_pdfs(tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture()
+def archive(good, tmp_path):
+    """An archive already holding b.pdf, and the snapshot of it."""
+    db, work = tmp_path / "archive.db", tmp_path / "work"
+    iid = preload(db, work, good["b"])
+    return db, work, iid, snapshot(db, iid)

@@ -15,25 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from hostile_common import (OCR, ROOT, cli, error_lines, failures, good_pdfs, preload,
+from hostile_common import (OCR, ROOT, cli, error_lines, failures, preload,
                             snapshot)
 from pipeline.archive import search
 from pipeline.archive.searchtext import MAX_QUERY_TERMS, QueryError, parse_query
 from pipeline.batch.runner import RunOptions, run
 from pipeline.batch.status import status
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return good_pdfs(tmp_path_factory.mktemp("good"))
-
-
-@pytest.fixture()
-def archive(good, tmp_path):
-    """An archive already holding b.pdf, and the snapshot of it."""
-    db, work = tmp_path / "archive.db", tmp_path / "work"
-    iid = preload(db, work, good["b"])
-    return db, work, iid, snapshot(db, iid)
 
 
 # --------------------------------------------------------------------------

@@ -18,21 +18,9 @@ import pytest
 
 import generator as generate
 import hostile_builders as hb
-from hostile_common import OCR, ROOT, cli, error_lines, failures, good_pdfs, preload, snapshot
+from hostile_common import OCR, ROOT, cli, error_lines, failures, snapshot
 from pipeline.batch.runner import RunOptions, run
 from pipeline.read import ingest, limits
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    return good_pdfs(tmp_path_factory.mktemp("good"))
-
-
-@pytest.fixture()
-def archive(good, tmp_path):
-    db, work = tmp_path / "archive.db", tmp_path / "work"
-    iid = preload(db, work, good["b"])
-    return db, work, iid, snapshot(db, iid)
 
 
 def _children_peak_mb() -> float:

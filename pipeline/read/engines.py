@@ -419,15 +419,19 @@ def _probe_engines() -> list[str]:
 ENGINE_NAMES = ("auto", "rapidocr", *(f"rapidocr-{b}" for b in BACKENDS), "tesseract")
 
 
+def _strongest() -> str:
+    avail = available_engines()
+    if not avail:
+        raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
+    return avail[0]
+
+
 def resolve_engine_name(name: str = "auto") -> str:
     """The concrete engine ``name`` stands for here: "auto" -> the strongest
     available, "rapidocr" -> "rapidocr-<first installed backend>"."""
     name = (name or "auto").lower()
     if name == "auto":
-        avail = available_engines()
-        if not avail:
-            raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
-        name = avail[0]
+        name = _strongest()
     if name == "rapidocr":
         backend = next((b for b in BACKENDS if _backend_installed(b)), None)
         if backend is None:
@@ -442,10 +446,7 @@ def get_engine(name: str = "auto", **kwargs) -> OcrEngine:
     cached per process."""
     name = (name or "auto").lower()
     if name == "auto":
-        avail = available_engines()
-        if not avail:
-            raise RuntimeError("no OCR engine available (install rapidocr or tesseract chi_sim)")
-        name = avail[0]
+        name = _strongest()
     base, _, backend = name.partition("-")
     if base not in _ENGINES or (backend and base != "rapidocr"):
         raise ValueError(f"unknown OCR engine {name!r}; choose from {list(ENGINE_NAMES)}")
