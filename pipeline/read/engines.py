@@ -72,6 +72,7 @@ def _rapidocr_version() -> str:
 # recognition in about half the CPU time of onnxruntime with the same text
 # (bench/dev_cer.py --engine rapidocr-openvino / rapidocr-onnxruntime).
 BACKENDS = ("openvino", "onnxruntime")
+_INHERITED: list = []        # models a forked worker inherited (see RapidOcrEngine._drop)
 OPENVINO_RECYCLE_PAGES = 8    # pages an OpenVINO engine reads before it is reloaded (see _recycle)
 
 
@@ -156,15 +157,26 @@ class RapidOcrEngine:
         self.version = (f"rapidocr {_rapidocr_version()} PP-OCR default det/rec, "
                         f"{backend} {_dist_version(backend)}")
         self._eng = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
 
     @property
     def engine(self):
+        if self._eng is not None and self._pid != os.getpid():
+            self._drop()    # models loaded by the parent of this forked worker
         if self._eng is None:
             with self._lock:
                 if self._eng is None:
-                    self._eng = self._load()
+                    self._eng, self._pid = self._load(), os.getpid()
         return self._eng
+
+    def _drop(self) -> None:
+        """Let go of the loaded models. Models a forked worker inherited are
+        kept referenced, never freed: releasing them waits for inference
+        threads that exist only in the parent, and hangs."""
+        if self._eng is not None and self._pid != os.getpid():
+            _INHERITED.append(self._eng)
+        self._lock, self._eng = threading.Lock(), None
 
     def _load(self):
         from pathlib import Path
@@ -207,8 +219,8 @@ class RapidOcrEngine:
             return
         self._pages = getattr(self, "_pages", 0) + 1
         if self._pages > OPENVINO_RECYCLE_PAGES and self._eng is not None:
-            # a fresh lock: one a pool worker inherited from its parent may be held forever
-            self._lock, self._eng, self._pages = threading.Lock(), None, 1
+            self._drop()
+            self._pages = 1
             import gc
             gc.collect()
 
