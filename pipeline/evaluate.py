@@ -101,12 +101,19 @@ def score_queries(conn, truth: dict, issue_id: str, k: int = 10) -> dict:
     issues are not judged: the truth does not know them).
     """
     from pipeline.archive.search import search
+    # search shows one hit per issue, from its best rendition: a hit from any
+    # rendition of this input's issue is a hit for this input
+    edition = {}
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'renditions'").fetchone():
+        edition = dict(conn.execute("SELECT issue_id, edition_id FROM renditions").fetchall())
+    mine_ed = edition.get(issue_id, issue_id)
     found = expected = hits = good = 0
     for q in truth.get("queries", []):
         want = {_ns(t) for t in q["expect_titles"]}
         ranked = search(conn, q["q"], limit=None)      # one search: the ranking over all issues
-        top = {_ns(r["title"]) for r in ranked[:k] if r["issue_id"] == issue_id}
-        mine = [_ns(r["title"]) for r in ranked if r["issue_id"] == issue_id][:k]
+        ours = [r for r in ranked if edition.get(r["issue_id"], r["issue_id"]) == mine_ed]
+        top = {_ns(r["title"]) for r in ranked[:k] if r in ours}
+        mine = [_ns(r["title"]) for r in ours][:k]
         expected += len(want)
         found += sum(1 for t in want if any(_sim(t, g) >= TITLE_MATCH for g in top))
         hits += len(mine)

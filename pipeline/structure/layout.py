@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 8
+VERSION = 9
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -200,12 +200,6 @@ def merge_rows(lines: list[Line]) -> list[Line]:
     return out
 
 
-def _advance(text: str) -> float:
-    """Width of text in ems: Han and full-width forms 1, ASCII 0.5."""
-    return sum(0.5 if ord(c) < 0x2E80 and not c.isspace() else (0.3 if c.isspace() else 1.0)
-               for c in text)
-
-
 def _drop_seal_arcs(lines: list[Line]) -> list[Line]:
     """Drop OCR 'lines' read off a seal's curved rim: a box that spans the
     rows of two or more smaller printed lines is not a printed line itself."""
@@ -219,31 +213,6 @@ def _drop_seal_arcs(lines: list[Line]) -> list[Line]:
     return out
 
 
-def ocr_font_sizes(page: Page) -> None:  # mutates ``page``: call it on a copy
-    """Re-estimate OCR line sizes from character pitch.
-
-    An OCR box's height varies ±15% with padding and ink (a body line can look
-    as tall as a title); the advance of full-width characters along the line is
-    the font size itself. Short lines, where pitch is unreliable, scale their
-    box height by the page's typical pitch/height ratio.
-    """
-    ratios = []
-    for l in page.lines:
-        n = _advance(l.text)
-        h = l.box[3] - l.box[1]
-        if n >= 8 and h > 0:
-            ratios.append(((l.box[2] - l.box[0]) / n) / h)
-    if not ratios:
-        return
-    r = statistics.median(ratios)
-    for l in page.lines:
-        n = _advance(l.text)
-        h = l.box[3] - l.box[1]
-        pitch = (l.box[2] - l.box[0]) / n if n else 0
-        # min(): a gap inside the line (单位 ... date) inflates the pitch
-        l.size = round(min(pitch, h) if n >= 8 else h * r, 2)
-
-
 def _own_pages(pages: list[Page]) -> list[Page]:
     """Copies of the pages with cleaned, merged copies of their lines."""
     out = []
@@ -251,7 +220,6 @@ def _own_pages(pages: list[Page]) -> list[Page]:
         p = replace(src, lines=[replace(l, text=l.text.replace("\u00ad", "")) for l in src.lines])
         if p.method != "text-layer":
             p.lines = _drop_seal_arcs([l for l in p.lines if l.text])
-            ocr_font_sizes(p)
         p.lines = merge_rows(p.lines)
         out.append(p)
     return out
