@@ -302,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    def filter_args(sp, prefix=""):
+        """The filters a search takes (bulletin search, bulletin export search)."""
+        sp.add_argument("--year", type=int, help=prefix + "only issues of this year")
+        sp.add_argument("--publisher", help=prefix + "only this publisher (whole name or a part)")
+        sp.add_argument("--section", help=prefix + "only this section (栏目)")
+
     def db_arg(sp):
         sp.add_argument("--db", default=DEFAULT_DB, help=f"archive path (default {DEFAULT_DB})")
 
@@ -344,9 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(s)
     s.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
     s.add_argument("--json", action="store_true", help="print JSON (with citations) instead of text")
-    s.add_argument("--year", type=int, help="only issues of this year")
-    s.add_argument("--publisher", help="only this publisher (whole name or a part)")
-    s.add_argument("--section", help="only this section (栏目)")
+    filter_args(s)
     s.add_argument("--unit", help="only articles mentioning this unit")
     s.set_defaults(func=cmd_search)
 
@@ -376,9 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-o", "--output", help="write to this file (a folder for alto) instead of stdout")
     db_arg(x)
     x.add_argument("--limit", type=int, default=100, help="search: most hits (default 100)")
-    x.add_argument("--year", type=int, help="search: only issues of this year")
-    x.add_argument("--publisher", help="search: only this publisher")
-    x.add_argument("--section", help="search: only this section")
+    filter_args(x, "search: ")
     x.set_defaults(func=cmd_export)
 
     c = sub.add_parser("correct", help="correct a field of an issue or article (kept across re-runs)",
@@ -479,7 +481,7 @@ def _classify(args, exc: BaseException) -> tuple[int, str, str]:
     if isinstance(exc, ArchiveError):
         return EXIT_NO_ARCHIVE, db, str(exc)
     known = describe(exc)               # damaged, read-only, busy or missing archive
-    if known is not None and not isinstance(exc, OSError) or isinstance(exc, (sqlite3.DatabaseError,)):
+    if isinstance(exc, sqlite3.DatabaseError) or (known is not None and not isinstance(exc, OSError)):
         return EXIT_NO_ARCHIVE, db, known or str(exc)
     if isinstance(exc, ImportError):
         return (EXIT_MISSING_DEP, "dependency",

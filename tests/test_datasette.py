@@ -47,12 +47,7 @@ def server(tmp_path_factory):
         yield {"base": base, "client": client, "db": db, "sha": _sha(db), "proc": proc}
         client.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        serve.stop(proc)
         log.close()
 
 

@@ -40,14 +40,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
 
 def _chromium(url: str, shot: Path = None) -> str:
     profile = tempfile.mkdtemp(prefix="chromium-")
@@ -95,7 +87,7 @@ def site(tmp_path_factory):
             yield {"base": base, "client": client, "db": db, "truth": truth, "digital": digital,
                    "scan": scan.doc.doc_id, "last": last, "tmp": tmp, "log": tmp / "datasette.log"}
     finally:
-        _stop(proc)
+        serve.stop(proc)
         log.close()
 
 
@@ -150,7 +142,7 @@ def test_plain_datasette_gets_the_plugin(site):
             aid = _article(site, 1)[0]
             assert q in c.get(f"/-/bulletin/article/{aid}").text
     finally:
-        _stop(proc)
+        serve.stop(proc)
 
 
 def test_home_lists_issues_and_articles_first(site):
@@ -278,7 +270,7 @@ def test_serve_while_loading(tmp_path):
             assert r.status_code == 200 and truth_b["articles"][0]["title"] in r.text
     finally:
         stop.set()
-        _stop(proc)
+        serve.stop(proc)
         log.close()
     assert b" 500 " not in (tmp_path / "datasette.log").read_bytes()
 

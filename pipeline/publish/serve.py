@@ -101,14 +101,15 @@ def serve(db_path, port: int = 8001, host: str = "127.0.0.1") -> int:
     try:
         return proc.wait()
     except (KeyboardInterrupt, _Stop):
-        return 0 if _stop(proc) in (0, -signal.SIGTERM, -signal.SIGINT) else 1
+        return 0 if stop(proc) in (0, -signal.SIGTERM, -signal.SIGINT) else 1
     finally:
         signal.signal(signal.SIGTERM, old)
         if proc.poll() is None:
-            _stop(proc)
+            stop(proc)
 
 
-def _stop(proc: subprocess.Popen) -> int:
+def stop(proc: subprocess.Popen) -> int:
+    """Stop a datasette started by ``start``: SIGTERM, then SIGKILL after 10 s."""
     if proc.poll() is None:
         proc.terminate()
     try:
