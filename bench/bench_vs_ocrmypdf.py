@@ -1,16 +1,19 @@
 """``bulletin run`` against OCRmyPDF on the same scans, in one run.
 
 usage: python bench/bench_vs_ocrmypdf.py --ocrmypdf /path/to/venv/bin/ocrmypdf \
-           [--corpus /work/shared/corpus/dev] [--pages 4] [--workers 1] INPUT ...
-  e.g. dev01-mild.pdf dev02-hard.pdf
+           [--corpus /work/shared/corpus/dev] [--pages 0] [--workers N] INPUT ...
+  e.g. dev01-mild.pdf dev02-hard.pdf dev01-hard dev03-hard.tiff
 
-Each input (an image-only PDF of the corpus, cut to its first ``--pages``
-pages) is read by
+The inputs (scans of the corpus, each cut to its first ``--pages`` pages,
+0 = all; page-image folders and TIFFs are first made into image-only PDFs at
+their own dpi) are read by
 
-* ``bulletin run`` (this venv, default engine, 300 dpi, no page images), and
-* ``ocrmypdf -l chi_sim --force-ocr --sidecar`` (installed only for this
-  benchmark, e.g. in its own venv: ``pip install ocrmypdf``; never a runtime
-  dependency of the pipeline).
+* ``bulletin run`` once over the folder holding them all, as an archivist
+  runs a batch (this venv, default engine and workers, 300 dpi, no page
+  images), and
+* ``ocrmypdf -l chi_sim --force-ocr --sidecar`` once per file, the only way
+  it runs (installed only for this benchmark, e.g. in its own venv:
+  ``pip install ocrmypdf``; never a runtime dependency of the pipeline).
 
 Printed per tool: CPU seconds a page (user + system of the process and every
 child it waited for: tesseract, ghostscript, pool workers), wall time, peak
@@ -62,6 +65,25 @@ def cut_pdf(src: Path, dst: Path, pages: int) -> int:
     return n
 
 
+def image_pdf(src: Path, dst: Path, pages: int) -> int:
+    """An image-only PDF of a page-image folder or a (multi-page) TIFF, at
+    the images' own dpi (JPEG q95), so both tools read the same file."""
+    from PIL import Image, ImageSequence
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from pipeline.read.imaging import list_page_images
+    frames = []
+    files = list_page_images(src) if src.is_dir() else [src]
+    for f in files:
+        with Image.open(f) as im:
+            for fr in ImageSequence.Iterator(im):
+                frames.append((fr.convert("RGB"), fr.info.get("dpi", (300, 300))[0] or 300))
+    frames = frames[:pages] if pages else frames
+    first, dpi = frames[0]
+    first.save(dst, "PDF", resolution=float(dpi), save_all=True, quality=95,
+               append_images=[f for f, _ in frames[1:]])
+    return len(frames)
+
+
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", PAGE_NO.sub("", text))
 
@@ -74,76 +96,95 @@ def cer(pages: list[str], truth: list[str]) -> float:
     return err / max(1, n)
 
 
-def run_bulletin(pdf: Path, work: Path, workers: int, engine: str, threads: int = 0) -> tuple[dict, list[str]]:
+def run_bulletin(folder: Path, work: Path, workers: int, engine: str, threads: int = 0) -> tuple[dict, dict]:
+    """One ``bulletin run`` over every input in ``folder`` (a batch, as an
+    archivist runs it); returns the measurement and {file name: page texts}."""
     db = work / "bulletin.db"
     env = dict(os.environ, **({"BULLETIN_OCR_THREADS": str(threads)} if threads else {}))
-    m = measured([sys.executable, "-m", "pipeline.cli", "run", str(pdf), "--db", str(db),
-                  "--work-dir", str(work / "w"), "--quiet", "--no-page-images", "--dpi", "300",
-                  "--workers", str(workers), "--engine", engine], env=env)
-    rows = sqlite3.connect(db).execute("SELECT text FROM pages ORDER BY page_no").fetchall()
-    return m, [r[0] or "" for r in rows]
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(folder), "--db", str(db),
+           "--work-dir", str(work / "w"), "--quiet", "--no-page-images", "--dpi", "300",
+           "--engine", engine]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    m = measured(cmd, env=env)
+    rows = sqlite3.connect(db).execute(
+        "SELECT i.source_path, p.text FROM pages p JOIN issues i ON i.id = p.issue_id "
+        "ORDER BY i.source_path, p.page_no").fetchall()
+    texts: dict[str, list[str]] = {}
+    for src, text in rows:
+        texts.setdefault(Path(src).name, []).append(text or "")
+    return m, texts
 
 
 def run_ocrmypdf(exe: str, pdf: Path, work: Path, workers: int) -> tuple[dict, list[str]]:
     side = work / "sidecar.txt"
-    m = measured([exe, "-l", "chi_sim", "--force-ocr", "--sidecar", str(side), "-j", str(workers),
-                  "-q", str(pdf), str(work / "ocrmypdf.pdf")])
+    cmd = [exe, "-l", "chi_sim", "--force-ocr", "--sidecar", str(side), "-q", str(pdf),
+           str(work / "ocrmypdf.pdf")]
+    if workers:
+        cmd[1:1] = ["-j", str(workers)]
+    m = measured(cmd)
     return m, side.read_text(encoding="utf-8").split("\f")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("inputs", nargs="+", help="image-only PDFs of the corpus (e.g. dev01-mild.pdf)")
+    ap.add_argument("inputs", nargs="+", help="scans of the corpus: image-only PDFs (e.g. dev01-mild.pdf), "
+                                          "page-image folders or TIFFs (made into image-only PDFs first)")
     ap.add_argument("--ocrmypdf", required=True, help="path of the ocrmypdf executable")
     ap.add_argument("--corpus", default="/work/shared/corpus/dev")
-    ap.add_argument("--pages", type=int, default=4, help="first N pages of each input (0: all)")
-    ap.add_argument("--workers", type=int, default=1, help="bulletin --workers and ocrmypdf -j")
+    ap.add_argument("--pages", type=int, default=0, help="first N pages of each input (default 0: all)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="bulletin --workers and ocrmypdf -j (default: each tool's own default)")
     ap.add_argument("--engine", default="auto", help="bulletin --engine")
     ap.add_argument("--threads", type=int, default=0,
                     help="inference threads for bulletin (BULLETIN_OCR_THREADS; default cores // workers)")
     args = ap.parse_args(argv)
     corpus = Path(args.corpus)
-    tot = {"bulletin": {"cpu": 0.0, "wall": 0.0, "rss_mb": 0.0, "err": []},
-           "ocrmypdf": {"cpu": 0.0, "wall": 0.0, "rss_mb": 0.0, "err": []}}
-    npages = 0
-    truth_pages: list[str] = []
-    got = {"bulletin": [], "ocrmypdf": []}
-    for name in args.inputs:
-        src = corpus / "inputs" / name
-        truth = json.loads((corpus / "truth" / f"{name.split('-')[0]}.json").read_text(encoding="utf-8"))
-        texts = {p["page_no"]: p["text"] for p in truth["pages"]}
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            pdf = tmp / name
-            n = cut_pdf(src, pdf, args.pages)
-            npages += n
-            ref = [texts[k] for k in range(1, n + 1)]
-            truth_pages += ref
-            for tool in ("bulletin", "ocrmypdf"):
-                work = tmp / tool
-                work.mkdir()
-                if tool == "bulletin":
-                    m, pages = run_bulletin(pdf, work, args.workers, args.engine, args.threads)
-                else:
-                    m, pages = run_ocrmypdf(args.ocrmypdf, pdf, work, args.workers)
-                pages = (pages + [""] * n)[:n]
-                got[tool] += pages
-                c = cer(pages, ref)
-                print(f"{name:18s} {n:3d} pages  {tool:9s} {m['cpu'] / n:5.2f} CPU-s/page  "
-                      f"{m['wall']:6.1f} s wall  peak RSS {m['rss_mb']:6.0f} MB  CER {c * 100:5.2f}%",
-                      flush=True)
-                t = tot[tool]
-                t["cpu"] += m["cpu"]
-                t["wall"] += m["wall"]
-                t["rss_mb"] = max(t["rss_mb"], m["rss_mb"])
-    print(f"\nTOTAL over {npages} pages, --workers {args.workers}:")
+    refs: dict[str, list[str]] = {}
+    got: dict[str, dict[str, list[str]]] = {"bulletin": {}, "ocrmypdf": {}}
+    tot = {t: {"cpu": 0.0, "wall": 0.0, "rss_mb": 0.0} for t in got}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "in"
+        folder.mkdir()
+        for name in args.inputs:
+            truth = json.loads((corpus / "truth" / f"{name.split('-')[0]}.json").read_text(encoding="utf-8"))
+            texts = {p["page_no"]: p["text"] for p in truth["pages"]}
+            src = corpus / "inputs" / name
+            if src.suffix.lower() == ".pdf":
+                n = cut_pdf(src, folder / name, args.pages)
+            else:
+                name = src.stem + ".pdf"
+                n = image_pdf(src, folder / name, args.pages)
+            refs[name] = [texts[k] for k in range(1, n + 1)]
+        npages = sum(len(r) for r in refs.values())
+        (tmp / "bulletin").mkdir()
+        m, got["bulletin"] = run_bulletin(folder, tmp / "bulletin", args.workers, args.engine, args.threads)
+        tot["bulletin"] = m
+        for name in refs:
+            work = tmp / "ocrmypdf" / name
+            work.mkdir(parents=True)
+            m, got["ocrmypdf"][name] = run_ocrmypdf(args.ocrmypdf, folder / name, work, args.workers)
+            t = tot["ocrmypdf"]
+            t["cpu"] += m["cpu"]
+            t["wall"] += m["wall"]
+            t["rss_mb"] = max(t["rss_mb"], m["rss_mb"])
+    for name, ref in refs.items():
+        line = f"{name:18s} {len(ref):3d} pages"
+        for tool in got:
+            line += f"  {tool} CER {cer((got[tool].get(name, []) + [''] * len(ref))[:len(ref)], ref) * 100:5.2f}%"
+        print(line)
+    all_ref = [p for r in refs.values() for p in r]
+    cers = {tool: cer([p for name, r in refs.items() for p in (got[tool].get(name, []) + [""] * len(r))[:len(r)]],
+                      all_ref) for tool in got}
+    print(f"\nTOTAL over {npages} pages of {len(refs)} inputs "
+          f"(bulletin: one run over all; ocrmypdf: one run per file; --workers {args.workers or 'default'}):")
     for tool, t in tot.items():
         print(f"  {tool:9s} {t['cpu'] / npages:5.2f} CPU-s/page  {t['wall']:7.1f} s wall  "
-              f"peak RSS {t['rss_mb']:5.0f} MB  CER {cer(got[tool], truth_pages) * 100:5.2f}%")
+              f"peak RSS {t['rss_mb']:5.0f} MB (largest process)  CER {cers[tool] * 100:5.2f}%")
     b, o = tot["bulletin"], tot["ocrmypdf"]
-    cb, co = cer(got["bulletin"], truth_pages), cer(got["ocrmypdf"], truth_pages)
     print(f"  ratio bulletin/ocrmypdf: CPU {b['cpu'] / max(1e-9, o['cpu']):.2f}x, "
-          f"CER {cb / max(1e-9, co):.2f}x")
+          f"wall {b['wall'] / max(1e-9, o['wall']):.2f}x, CER {cers['bulletin'] / max(1e-9, cers['ocrmypdf']):.2f}x")
     return 0
 
 

@@ -62,6 +62,22 @@ def test_engine_reads_text(page, name, bound):
         assert not re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", text_of(lines))
 
 
+def test_rec_input_scales_to_model_height_and_pads_with_paper():
+    """Line crops reach the recogniser 48 px high, padded with their own
+    paper colour to a multiple of REC_WIDTH_STEP (few input shapes)."""
+    crop = np.full((70, 331, 3), (200, 220, 240), np.uint8)
+    crop[20:50, 10:300] = 30                                   # the ink
+    out = engines.rec_input(crop)
+    assert out.shape[0] == engines.REC_HEIGHT
+    assert out.shape[1] % engines.REC_WIDTH_STEP == 0
+    width = int(np.ceil(engines.REC_HEIGHT * 331 / 70))        # 227: the scaled crop
+    assert out.shape[1] == 256 and width < 256
+    assert (out[:, width:] == (200, 220, 240)).all()           # paper, not grey
+    assert out[:, :width].min() < 60                           # ink kept
+    exact = np.full((48, 128, 3), 255, np.uint8)
+    assert engines.rec_input(exact).shape == (48, 128, 3)      # already on a step: no padding
+
+
 def test_read_page_fields_and_size_calibration(tmp_path, page):
     # 60 px glyphs at 300 dpi are 14.4 pt type
     src = save(tmp_path, page)

@@ -38,7 +38,11 @@ class _Jieba:
         if self._jt is None:
             jt = jieba.Tokenizer()
             jt.initialize()
-            self._pt = pseg.POSTokenizer(jt)
+            # the tag table jieba.posseg read at import (same dictionary):
+            # POSTokenizer(jt) would parse dict.txt again, 0.5 CPU-s a process
+            pt = pseg.POSTokenizer.__new__(pseg.POSTokenizer)
+            pt.tokenizer, pt.word_tag_tab = jt, dict(pseg.dt.word_tag_tab)
+            self._pt = pt
             self._jt = jt
             for w, t in _BASE_WORDS.items():
                 jt.add_word(w, freq=max(jt.FREQ.get(w) or 0, 50000), tag=t)

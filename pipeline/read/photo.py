@@ -120,7 +120,8 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     if n <= 2:
         return gray, 0.0
     mins = np.full(n, 255, np.int32)
-    np.minimum.at(mins, labels.ravel(), small.ravel())
+    ink = faint > 0
+    np.minimum.at(mins, labels[ink], small[ink])
     areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     lab = np.arange(1, n)
     order = lab[np.argsort(mins[1:], kind="stable")]
@@ -130,21 +131,22 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     total = float(cum[-1])
     if float(areas[lab][mins[1:] < core_t].sum()) < MIN_CORE_SHARE * total:
         return gray, 0.0
+    if not (mins[1:] >= core_t).any():
+        return gray, 0.0     # every piece of ink has a dark core: no show-through
     # keep or whiten at full resolution: pooling would join faint ink to
-    # strokes it does not touch
+    # strokes it does not touch.  One distance transform from the dark cores
+    # answers both reaches (two large elliptic dilations cost 5x as much).
     faint = (gray < FAINT_INK).astype(np.uint8)
     n, labels, fstats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
-    core = (gray < core_t).astype(np.uint8)
-    r = max(3, int(round(dpi * FAINT_REACH)) | 1)
-    near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
-    keep = np.zeros(n, bool)
-    keep[np.unique(labels[(near > 0) & (faint > 0)])] = True
+    dist = cv2.distanceTransform((gray >= core_t).astype(np.uint8), cv2.DIST_L2, 5)
+    on = faint > 0
+    lab_on, dist_on = labels[on], dist[on]
+    reach = max(3, int(round(dpi * FAINT_REACH)) | 1) // 2
+    keep = np.bincount(lab_on[dist_on <= reach], minlength=n) > 0
     # blurred punctuation is faint and stands apart from its character
-    rp = max(3, int(round(dpi * PUNCT_REACH)) | 1)
-    near_p = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (rp, rp)))
+    reach_p = max(3, int(round(dpi * PUNCT_REACH)) | 1) // 2
     small = fstats[:, cv2.CC_STAT_AREA] <= PUNCT_AREA * dpi * dpi
-    touched = np.zeros(n, bool)
-    touched[np.unique(labels[(near_p > 0) & (faint > 0)])] = True
+    touched = np.bincount(lab_on[dist_on <= reach_p], minlength=n) > 0
     keep |= small & touched
     keep[0] = True
     kill = ~keep[labels]
