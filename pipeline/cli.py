@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", default="local", choices=["local", "dask"], help="where page work runs")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786)")
     r.add_argument("--force", action="store_true", help="re-process inputs even when unchanged")
-    r.add_argument("--no-page-images", action="store_true", help="do not store page images for scans")
+    r.add_argument("--no-page-images", action="store_true", help="do not store page images (scans or rendered born-digital pages); "
+                        "faster, and the reading view then shows text and boxes only")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--quiet", action="store_true", help="print only the summary")
     g.add_argument("--jsonl", action="store_true", help="machine-readable progress, one JSON object a line")

@@ -404,3 +404,21 @@ def test_a_worker_crash_fails_only_its_input(batch, tmp_path, monkeypatch):
     bad = status["1-boom.pdf"]
     assert bad.status == "failed" and "worker process died" in bad.error and "\n" not in bad.error
     assert check_whole_issues(str(tmp_path / "a.db")) == 3
+
+
+def test_no_page_images_stores_none(tmp_path):
+    """``--no-page-images``: born-digital pages are not rendered into the
+    archive either (the default renders them for the reading view)."""
+    paths = make_batch(tmp_path / "in", 1)
+    for images in (True, False):
+        db = tmp_path / f"a-{images}.db"
+        run([str(paths[0])], RunOptions(db_path=str(db), work_dir=str(tmp_path / f"w-{images}"),
+                                        page_images=images))
+        stored = sqlite3.connect(db).execute(
+            "SELECT count(*), count(image_path) FROM pages").fetchone()
+        folder = tmp_path / f"a-{images}-images"
+        assert stored[0] >= 1
+        if images:
+            assert stored[1] == stored[0] and any(folder.rglob("*.jpg"))
+        else:
+            assert stored[1] == 0 and not any(folder.rglob("*.jpg"))

@@ -167,12 +167,14 @@ def delete_issue(conn, issue_id: str) -> None:
 
 
 def load_issue(db: sqlite_utils.Database, issue: Issue, pipeline_version: str = "",
-               issue_entities: Optional[list] = None) -> str:
+               issue_entities: Optional[list] = None, page_images: bool = True) -> str:
     """Write ``issue`` in one transaction, replacing an earlier load. Returns its id.
     ``issue_entities`` (``entities.issue_entities(issue)``, computed by a worker)
-    are written as they are instead of being extracted here."""
+    are written as they are instead of being extracted here. ``page_images``
+    false: no page image is copied or rendered into the archive."""
     # page images into the archive's image folder, paths relative to the archive
-    issue = pageimages.place(db, issue)
+    if page_images:
+        issue = pageimages.place(db, issue)
     doc, meta = issue.doc, issue.meta
     iid = doc.doc_id
     conf = [p.confidence for p in issue.pages] or [1.0]

@@ -38,10 +38,12 @@ class _Jieba:
         if self._jt is None:
             jt = jieba.Tokenizer()
             jt.initialize()
-            # the tag table jieba.posseg read at import (same dictionary):
-            # POSTokenizer(jt) would parse dict.txt again, 0.5 CPU-s a process
+            # the tag table jieba.posseg read at import (same dictionary),
+            # shared, not copied (nothing else here tags with pseg.dt):
+            # POSTokenizer(jt) would parse dict.txt again, 0.5 CPU-s and
+            # ~40 MB a process
             pt = pseg.POSTokenizer.__new__(pseg.POSTokenizer)
-            pt.tokenizer, pt.word_tag_tab = jt, dict(pseg.dt.word_tag_tab)
+            pt.tokenizer, pt.word_tag_tab = jt, pseg.dt.word_tag_tab
             self._pt = pt
             self._jt = jt
             for w, t in _BASE_WORDS.items():

@@ -428,7 +428,8 @@ class Batch:
     def load(self, item: _Item, issue: Issue, ents) -> None:
         res = item.res
         try:
-            load_stage.load_issue(self.db, issue, pipeline_version=item.version, issue_entities=ents)
+            load_stage.load_issue(self.db, issue, pipeline_version=item.version, issue_entities=ents,
+                                  page_images=self.opts.page_images)
             load_stage.clear_failures(self.db, item.doc.source_path)
             res.status, res.articles, res.flags = "loaded", len(issue.articles), list(issue.meta.flags)
         except Exception as exc:

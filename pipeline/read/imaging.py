@@ -377,10 +377,13 @@ def clean_borders(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     """
     h, w = gray.shape
     dark = (gray < 110).astype(np.uint8)
+    margin = max(2, int(dpi * 0.02))
+    m = margin + 1
+    if not (dark[:m].any() or dark[-m:].any() or dark[:, :m].any() or dark[:, -m:].any()):
+        return gray, 0.0      # no dark pixel near an edge: nothing can touch one
     n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     if n <= 1:
         return gray, 0.0
-    margin = max(2, int(dpi * 0.02))
     kill = np.zeros(n, bool)
     for lab in range(1, n):
         x, y, bw, bh, area = stats[lab]
@@ -491,15 +494,14 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
 
     Returns (gray, mask of the red ink kept as text, info).
     """
-    b, g, r = bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2]
+    b, g, r = cv2.split(bgr)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     red = red_mask(bgr)
     info = {"red_pixels": int(np.count_nonzero(red)), "red_kept": 0, "red_dropped": 0}
     if info["red_pixels"] < 50:
         return gray, np.zeros_like(red), info
     # soft red mask: include the anti-aliased fringe of red strokes
-    b16, g16, r16 = b.astype(np.int16), g.astype(np.int16), r.astype(np.int16)
-    soft = ((r16 - np.maximum(g16, b16)) > 30).astype(np.uint8)
+    soft = (cv2.subtract(r, cv2.max(g, b)) > 30).astype(np.uint8)     # saturating: as signed
     soft = cv2.dilate(soft, np.ones((3, 3), np.uint8)) & cv2.dilate(red, np.ones((5, 5), np.uint8)).astype(bool).astype(np.uint8)
     soft = (soft | (red > 0)).astype(np.uint8)
 
@@ -509,7 +511,8 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     n, labels, stats, _ = cv2.connectedComponentsWithStats(regions, connectivity=8)
     # black ink: dark in all channels (the red channel too) and not red: red
     # ink in the shadow of a photo is dark in every channel but stays red
-    black = ((np.maximum(np.maximum(r, g), b) < 110) & (soft == 0)).astype(np.uint8)
+    mx = cv2.max(cv2.max(r, g), b)
+    black = ((mx < 110) & (soft == 0)).astype(np.uint8)
     drop = np.zeros(n, bool)
     seals: list[tuple[int, int, int, int]] = []
     for lab in range(1, n):
@@ -547,10 +550,9 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
         keep = (soft.astype(bool) & ~dl).astype(np.uint8)
     out = gray.copy()
     # dropped red: use the brightest channel (red ink is bright in R; black stays dark)
-    mx = np.maximum(np.maximum(r, g), b)
     out[dropm > 0] = mx[dropm > 0]
     # kept red: darken to the darkest channel so it reads like black ink
-    mn = np.minimum(np.minimum(r, g), b)
+    mn = cv2.min(cv2.min(r, g), b)
     out[keep > 0] = mn[keep > 0]
     info["red_kept"] = int(np.count_nonzero(keep))
     info["red_dropped"] = int(np.count_nonzero(dropm))

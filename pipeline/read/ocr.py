@@ -39,15 +39,16 @@ def add_bullets(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
     if n <= 1:
         return lines
     cand = []
-    for lab in range(1, n):
+    # size, shape and fill tested on all components at once (a page has
+    # thousands; a Python loop over them cost 0.05 s)
+    ws, hs_, areas = (stats[:, i].astype(np.float64) for i in (cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+    ok = ((0.3 * line_h <= hs_) & (hs_ <= 0.9 * line_h) & (0.3 * line_h <= ws) & (ws <= 0.9 * line_h)
+          & (0.75 <= ws / np.maximum(hs_, 1)) & (ws / np.maximum(hs_, 1) <= 1.33)
+          & (areas / np.maximum(ws * hs_, 1) >= 0.42))
+    ok[0] = False
+    for lab in np.flatnonzero(ok):
         x, y, w, h, area = (int(v) for v in stats[lab])
-        if not (0.3 * line_h <= h <= 0.9 * line_h and 0.3 * line_h <= w <= 0.9 * line_h):
-            continue
-        if not 0.75 <= w / float(h) <= 1.33:
-            continue
         fill = area / float(w * h)
-        if fill < 0.42:
-            continue
         comp = (labels[y:y + h, x:x + w] == lab).astype(np.uint8)
         cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
