@@ -128,8 +128,10 @@ class _PageBar:
 
 def cmd_run(args) -> int:
     from pipeline.batch.runner import RunOptions, run
+    from pipeline.batch.executors import default_workers
     opts = RunOptions(db_path=args.db, work_dir=args.work_dir, engine=args.engine, dpi=args.dpi,
-                      workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                      workers=args.workers if args.workers > 0 else default_workers(),
+                      executor=args.executor, scheduler=args.scheduler,
                       force=args.force, page_images=not args.no_page_images)
     mode = "jsonl" if args.jsonl else "quiet" if args.quiet else "human"
     main_thread = threading.current_thread() is threading.main_thread()
@@ -323,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="OCR engine for scanned pages (default auto: the strongest installed; "
                         "rapidocr runs on OpenVINO where installed, else onnxruntime)")
     r.add_argument("--dpi", type=int, default=300, help="rasterisation dpi for image-only PDF pages (default 300)")
-    r.add_argument("--workers", type=int, default=1,
-                   help="worker processes (default 1); each gets cores // workers inference threads")
+    r.add_argument("--workers", type=int, default=0,
+                   help="worker processes (default 0: one per core, as memory allows, "
+                        "about 1 GB each); each gets cores // workers inference threads")
     r.add_argument("--executor", default="local", choices=["local", "dask"], help="where page work runs")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786)")
     r.add_argument("--force", action="store_true", help="re-process inputs even when unchanged")

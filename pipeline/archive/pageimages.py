@@ -100,36 +100,50 @@ def resolve(db_path, image_path: Optional[str]) -> Optional[Path]:
     return p if p.is_file() else None
 
 
-def place(db, issue: Issue) -> Issue:
-    """A copy of ``issue`` whose pages' images sit in the archive's image folder
-    with paths relative to the archive (rendering born-digital pages)."""
-    dbf = db_file(db)
-    if dbf is None:
+def render_pages(issue: Issue, folder) -> Issue:
+    """A copy of ``issue`` in which every born-digital page without an image
+    has one, rendered from its PDF into ``folder`` (``p0001.jpg`` ...; kept
+    when newer than the PDF). The batch runner calls this in its workers, so
+    the one process writing the archive only links the files."""
+    folder = Path(folder)
+    src = Path(issue.doc.source_path)
+    if issue.doc.kind != "pdf" or not src.is_file():
         return issue
-    folder = image_folder(dbf) / issue.doc.doc_id
     pdf = None
     pages = []
     try:
         for p in issue.pages:
-            target = folder / f"p{p.page_no:04d}.jpg"
-            made = False
             if p.image_path and Path(p.image_path).is_file():
-                made = _copy(Path(p.image_path), target)
-            elif issue.doc.kind == "pdf" and Path(issue.doc.source_path).is_file():
-                if _fresh(target, Path(issue.doc.source_path)):
-                    made = True         # rendered by an earlier load of the same file
-                elif pdf is None:
-                    pdf = _open_pdf(issue.doc.source_path)
-                if not made:
-                    made = pdf is not None and _render(pdf, p.page_no - 1, target)
-            if made:
-                rel = os.path.relpath(target, dbf.parent)
-                pages.append(dataclasses.replace(p, image_path=Path(rel).as_posix()))
-            else:
                 pages.append(p)
+                continue
+            target = folder / f"p{p.page_no:04d}.jpg"
+            made = _fresh(target, src)
+            if not made:
+                pdf = pdf or _open_pdf(str(src))
+                made = pdf is not None and _render(pdf, p.page_no - 1, target)
+            pages.append(dataclasses.replace(p, image_path=str(target)) if made else p)
     finally:
         if pdf is not None:
             pdf.close()
+    return dataclasses.replace(issue, pages=pages)
+
+
+def place(db, issue: Issue) -> Issue:
+    """A copy of ``issue`` whose pages' images sit in the archive's image folder
+    with paths relative to the archive (rendering born-digital pages that
+    have none yet)."""
+    dbf = db_file(db)
+    if dbf is None:
+        return issue
+    folder = image_folder(dbf) / issue.doc.doc_id
+    pages = []
+    for p in render_pages(issue, folder).pages:
+        target = folder / f"p{p.page_no:04d}.jpg"
+        if p.image_path and Path(p.image_path).is_file() and _copy(Path(p.image_path), target):
+            rel = os.path.relpath(target, dbf.parent)
+            pages.append(dataclasses.replace(p, image_path=Path(rel).as_posix()))
+        else:
+            pages.append(p)
     return dataclasses.replace(issue, pages=pages)
 
 

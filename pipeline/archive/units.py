@@ -101,6 +101,12 @@ class _Jieba:
 
 _JB = _Jieba()
 
+
+def warm() -> None:
+    """Load the tokenizer now (about 1 CPU-s): worker processes forked
+    afterwards share it instead of each loading its own."""
+    _JB._init()
+
 @dataclass
 class Resolution:
     name: str

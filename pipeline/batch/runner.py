@@ -32,6 +32,7 @@ from pipeline.structure import extract as extract_stage
 from pipeline.read import ingest as ingest_stage
 from pipeline.structure import layout as layout_stage
 from pipeline.archive import load as load_stage
+from pipeline.archive import pageimages, units
 from pipeline.archive.lock import write_lock
 from pipeline.read.limits import one_line, printable
 from pipeline.structure import review
@@ -179,6 +180,8 @@ def process(doc: Document, opts: RunOptions, executor=None, reader: Optional[Pag
         issue = build_issue(doc, pages)
     except Exception as exc:
         raise _Stage("layout/segment/extract", exc)
+    if opts.page_images:    # born-digital page images, rendered here (a worker), not by the writer
+        issue = pageimages.render_pages(issue, Path(opts.work_dir) / doc.doc_id / "pages")
     srcs = {s.page_no: s for s in doc.pages}
     if any(srcs[p.page_no].kind == "pdf" and p.method != "text-layer" and p.dpi and p.dpi < opts.dpi
            for p in pages if p.page_no in srcs):
@@ -465,6 +468,8 @@ class Batch:
 
     def executor(self):
         if self._executor is None:
+            if self.opts.executor == "local" and self.opts.workers > 1:
+                units.warm()        # before the workers fork: they share the tokenizer
             self._executor = make_executor(self.opts.executor, self.opts.workers, self.opts.scheduler)
         return self._executor
 

@@ -246,6 +246,11 @@ class RapidOcrEngine:
             # one inference at a time per process: latency over throughput
             params["EngineConfig.openvino.performance_hint"] = "LATENCY"
             params["EngineConfig.openvino.num_streams"] = 1
+            # no pinning: OpenVINO pins its inference thread to a core of its
+            # choosing, the same one in every worker process, so 2 workers on
+            # 2 cores shared one core for inference (0.64 pages/s; unpinned
+            # see bench/bench_batch.py)
+            params["EngineConfig.openvino.enable_cpu_pinning"] = False
         else:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
