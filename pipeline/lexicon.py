@@ -134,8 +134,11 @@ ISSUE_PAREN = re.compile(r"^[（(]\s*([0-9０-９]{1,4}|[〇零一二三四五�
 ISSUE_ORDINAL = re.compile(r"^[\u4e00-\u9fff]{0,6}之\s*([0-9]{1,3}|[一二三四五六七八九十百两]{1,4})$")
 ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+\s*期|特\s*刊|增\s*刊|专\s*刊|总\s*第|"
                         r"^\(?（?\s*\d+\s*）?\)?$|" + ISSUE_PAREN.pattern + "|" + ISSUE_ORDINAL.pattern)
-# a serial number printed on the copy (№ 0002798, 编号：…, No. 12): never a 期号
-SERIAL = re.compile(r"^(№|N\s*[°ºo]\.?|NO\.?|编\s*号)\s*[:：.]?\s*[0-9A-Za-z\-]+$|^0\d{3,}$")   # or a 份号 000123
+# a serial number printed on the copy (№ 0002798, 编号：…, No. 12): never a 期号.
+# OCR reads a small № as "N.", "N9" or "N" (real photos): before five or more
+# digits those are serials too
+SERIAL = re.compile(r"^(№|N\s*[°ºo]\.?|NO\.?|编\s*号)\s*[:：.]?\s*[0-9A-Za-z\-]+$"
+                    r"|^N\s*[.．9]?\s*\d{5,}$|^0\d{3,}$")   # or a 份号 000123
 # 文号 of a 公文: issuer code, 〔year〕, number (OCR may read 〔〕 as [] 【】 ［］ or （）)
 DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（(]\s*((?:19|20)\d\d)\s*[〕\]］】）)]\s*(\d{1,5})\s*号")
 # the 发文机关标志 of a 公文 ends in 文件

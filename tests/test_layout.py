@@ -6,6 +6,7 @@ geometry rules directly.
 """
 from pipeline.structure.extract import extract
 import copy
+import pytest
 
 from pipeline.structure.layout import analyse, layout
 from pipeline.models import Line, Page, Role
@@ -166,3 +167,21 @@ def test_contents_with_leader_dots_and_page_numbers_drive_run_in_titles():
     assert all(a.run_in for a in articles)
     assert articles[1].body.startswith("会议要求")
     assert meta.issue_no == 5 and meta.publisher == "东川县人民政府办公室"
+
+
+@pytest.mark.parametrize("serial", ["№ 0003788", "N. 0003788", "N9 0003788", "N 0003788"])
+def test_serial_number_above_the_masthead_as_ocr_reads_it(serial):
+    """A copy's serial number (№ 0003788) above a two-line masthead, in the
+    forms OCR gives a small №: never the masthead, never a 期号."""
+    p = PageBuilder()        # sizes as OCR measured them on a 1978 photo (real05)
+    p.center(serial, size=20)
+    p.center("中共河南省委", size=26)
+    p.center("常委扩大会议简报", size=34)
+    p.center("（50）")
+    p.center("一九七八年十一月四日", size=15)
+    p.center("刘建勋同志所犯严重错误的部分材料", size=20, bold=True)
+    p.paragraph("一九七六年三月初，中央打招呼会议期间，" + BODY_TEXT)
+    blocks, articles, meta = run_pages([p.page])
+    assert meta.title == "中共河南省委常委扩大会议简报"
+    assert meta.issue_no == 50 and meta.date == "1978-11-04"
+    assert [a.title for a in articles] == ["刘建勋同志所犯严重错误的部分材料"]
