@@ -174,22 +174,34 @@ def pitch_sizes(lines: list[Line]) -> list[Line]:
     box height by the page's typical pitch/height ratio. A page without a line
     long enough keeps the ink-height sizes.
     """
-    ratios = []
+    ratios, ink_ratios = [], []
     for l in lines:
         n = _advance(l.text)
         h = l.box[3] - l.box[1]
         if n >= PITCH_MIN_CHARS and h > 0:
-            ratios.append(((l.box[2] - l.box[0]) / n) / h)
+            pitch = (l.box[2] - l.box[0]) / n
+            ratios.append(pitch / h)
+            if l.size > 0:
+                ink_ratios.append(pitch / l.size)
     if not ratios:
         return lines
     r = statistics.median(ratios)
+    r_ink = statistics.median(ink_ratios) if ink_ratios else 0.0
     out = []
     for l in lines:
         n = _advance(l.text)
         h = l.box[3] - l.box[1]
         pitch = (l.box[2] - l.box[0]) / n if n else 0
-        # min(): a gap inside the line (单位 ... date) inflates the pitch
-        out.append(replace(l, size=round(min(pitch, h) if n >= PITCH_MIN_CHARS else h * r, 2)))
+        if n >= PITCH_MIN_CHARS:
+            size = min(pitch, h)    # min(): a gap inside the line (单位 ... date) inflates the pitch
+        elif r_ink and l.size > 0:
+            # a short line: its ink height (measured in pixels, whatever the
+            # detector's box) scaled as the page's long lines scale: a box
+            # 2 px taller made a 云溪县教育局 under the masthead a title
+            size = l.size * r_ink
+        else:
+            size = h * r
+        out.append(replace(l, size=round(size, 2)))
     return out
 
 
