@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dev_cer import sources  # noqa: E402
+from dev_cer import PAGE_NO, sources  # noqa: E402
 from pipeline.evaluate import cer_parts  # noqa: E402
 from pipeline.read import engines, imaging, ocr  # noqa: E402
 
@@ -32,7 +32,6 @@ INPUTS = {
     "hard": ("dev", ("dev01-hard", "dev02-hard.pdf", "dev03-hard.tiff")),
     "real": ("real", ("real04-hard", "real05-hard", "real06-hard")),
 }
-PAGE_NO = re.compile(r"[—\-一]\s*\d+\s*[—\-一]")
 
 
 def timed(owner, name: str, key: str, spent: collections.Counter) -> None:

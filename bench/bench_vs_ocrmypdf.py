@@ -69,7 +69,6 @@ def image_pdf(src: Path, dst: Path, pages: int) -> int:
     """An image-only PDF of a page-image folder or a (multi-page) TIFF, at
     the images' own dpi (JPEG q95), so both tools read the same file."""
     from PIL import Image, ImageSequence
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from pipeline.read.imaging import list_page_images
     frames = []
     files = list_page_images(src) if src.is_dir() else [src]

@@ -21,6 +21,9 @@ from pipeline.evaluate import cer_parts  # noqa: E402
 from pipeline.models import PageSource  # noqa: E402
 
 
+PAGE_NO = re.compile(r"[—\-一]\s*\d+\s*[—\-一]")    # a page-number line (— 2 —): not in the truth text
+
+
 def _cpu() -> float:
     import resource
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)      # tesseract runs as a child
@@ -76,7 +79,7 @@ def main(argv=None):
             dt, dc = time.time() - t, _cpu() - c
             tot_c += dc
             # the page number line is not in the truth text
-            hyp_cmp = "\n".join(l.text for l in page.lines if not re.fullmatch(r"[—\-一]\s*\d+\s*[—\-一]", l.text.strip()))
+            hyp_cmp = "\n".join(l.text for l in page.lines if not PAGE_NO.fullmatch(l.text.strip()))
             c, cf = cer(hyp_cmp, ref), cer(hyp_cmp, ref, fold=True)
             dist, n = cer_parts(hyp_cmp, ref)
             tot_e += dist

@@ -469,8 +469,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # never a traceback: one line, and an exit code per kind
+        from pipeline.read.limits import one_line
         code, where, reason = _classify(args, exc)
-        print(f"ERROR {where}: {' '.join(reason.split())}", file=sys.stderr)
+        print(f"ERROR {where}: {one_line(reason)}", file=sys.stderr)
         return code
 
 

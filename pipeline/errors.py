@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-from pipeline.read.limits import one_line, printable
+from pipeline.read.limits import one_line
 
 
 def describe(exc: BaseException) -> Optional[str]:
@@ -34,13 +34,3 @@ def describe(exc: BaseException) -> Optional[str]:
     if isinstance(exc, OSError):
         return f"cannot use the archive ({one_line(exc.strerror or exc)})"
     return None
-
-
-def error_line(db, exc: BaseException) -> Optional[str]:
-    """``ERROR <db>: <reason>`` for a known failure, else None."""
-    reason = describe(exc)
-    if reason is None:
-        return None
-    from pipeline.archive.searchtext import QueryError
-    where = "query" if isinstance(exc, QueryError) else printable(db)
-    return f"ERROR {where}: {reason}"

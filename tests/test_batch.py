@@ -22,6 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 N_BATCH = 8
 
 
+def kill_group(proc) -> None:
+    """A test's cleanup: SIGKILL whatever is left of a run's process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def make_batch(out: Path, n: int = N_BATCH) -> list[Path]:
     """``n`` born-digital bulletins with distinct printed content (issue no and date)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -143,10 +151,7 @@ def test_killed_run_resumes_to_the_clean_archive(batch, reference, tmp_path):
             time.sleep(0.1)
         assert workers and not any(_alive(w) for w in workers), "orphaned worker processes"
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(proc)
     assert proc.returncode == -signal.SIGKILL
     assert len(first_events) == 2 and all(e["status"] == "loaded" for e in first_events)
     # what the killed run left is consistent: whole issues only

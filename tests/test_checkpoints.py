@@ -14,7 +14,7 @@ import pytest
 import generator as generate
 from pipeline.batch.runner import RunOptions, run
 
-from test_batch import ROOT, archive_rows, check_whole_issues, cli, make_batch
+from test_batch import ROOT, archive_rows, check_whole_issues, cli, kill_group, make_batch
 
 SCAN = dict(engine="rapidocr", dpi=150)
 
@@ -86,10 +86,7 @@ def test_kill_9_mid_issue_rereads_only_pages_in_flight(scans, clean_scan_run, tm
                     break
         proc.wait(timeout=60)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(proc)
     assert proc.returncode == -signal.SIGKILL
     kept = len(_page_files(work))
     assert kept >= read_before == 2                 # every page reported read was checkpointed
@@ -125,10 +122,7 @@ def test_ctrl_c_exits_fast_and_keeps_pages_read(scans, tmp_path):
         proc.communicate(timeout=30)
         took = time.time() - t0
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(proc)
     assert read == 1 and workers
     assert proc.returncode == 130 and took < 3.0, took
     assert len(_page_files(work)) >= 1             # the pages already read are kept

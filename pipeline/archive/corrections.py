@@ -173,16 +173,6 @@ def unindex_issue(conn, issue_id: str) -> None:
     """Corrections outlive the rows they apply to (a re-load brings the rows back)."""
 
 
-def for_issue(conn, issue_id: str) -> list[dict]:
-    """Every correction of an issue and its articles, oldest first."""
-    conn = _conn(conn)
-    if not _has_table(conn):
-        return []
-    cur = conn.execute("SELECT * FROM corrections WHERE issue_id = ? ORDER BY id", [issue_id])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
 def originals(conn, target: str, target_id) -> dict:
     """field -> value the pipeline read, for the corrected fields of one row."""
     conn = _conn(conn)

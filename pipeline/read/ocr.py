@@ -110,9 +110,9 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
             clean, info = imaging.prepare(image, dpi_used, rotation=rot, denoise=denoise)
             info["orientation_method"] = method
             ocr_lines = _recognize(eng, clean, dpi_used)
+            gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
     del image
     red = info.get("red_mask")
-    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
     ocr_lines = drop_faint_lines(gray, ocr_lines)
     ocr_lines = add_bullets(gray, ocr_lines)
     ocr_lines, found = regions.order_lines(ocr_lines)
