@@ -427,3 +427,23 @@ def test_no_page_images_stores_none(tmp_path):
             assert stored[1] == stored[0] and any(folder.rglob("*.jpg"))
         else:
             assert stored[1] == 0 and not any(folder.rglob("*.jpg"))
+
+
+def test_workers_share_the_cores_opencv_included(monkeypatch):
+    """Each of N workers gets cores // N threads for inference and OpenCV alike,
+    set in the parent before the fork (a forked child cannot change OpenCV's)."""
+    import cv2
+    from pipeline.batch import executors
+    monkeypatch.delenv("BULLETIN_OCR_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert [executors.threads_per_worker(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    monkeypatch.setenv("BULLETIN_OCR_THREADS", "3")
+    assert executors.threads_per_worker(2) == 3
+    before = cv2.getNumThreads()
+    with executors.opencv_threads(1):
+        pool = executors.LocalExecutor(2)
+        try:
+            assert pool.submit(cv2.getNumThreads).result(timeout=60) == 1
+        finally:
+            pool.close()
+    assert cv2.getNumThreads() == before

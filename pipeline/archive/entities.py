@@ -5,6 +5,7 @@ Pure extractors (usable from tests and notebooks)::
     extract_units(text, publisher=None, known=())  -> list[UnitMention]
     extract_people(text)                           -> list[PersonMention]
     extract_places(text)                           -> list[PlaceMention]
+    extract_people_and_places(text)                -> both, from one jieba pass
     event_dates(text, issue_date)                  -> list[str]   (ISO dates)
     resolve_unit(surface, publisher=None)          -> Resolution
 
@@ -53,7 +54,7 @@ from pipeline.archive.units import (  # noqa: F401
     Resolution, UnitMention, _parent, _region_of, dictionary_words,
     extract_units, known_units_from_lists, resolve_unit, unit_level)
 from pipeline.archive.people import (  # noqa: F401
-    extract_people, extract_places)
+    extract_people, extract_people_and_places, extract_places)
 
 
 # ---------------------------------------------------------------------------
@@ -168,8 +169,8 @@ class ArticleEntities:
 def article_entities(seq: int, text: str, publisher: Optional[str], known: list[str]) -> ArticleEntities:
     if not text:
         return ArticleEntities(seq)
-    return ArticleEntities(seq, extract_units(text, publisher, known), extract_people(text),
-                           extract_places(text))
+    people, places = extract_people_and_places(text)
+    return ArticleEntities(seq, extract_units(text, publisher, known), people, places)
 
 
 def issue_entities(issue) -> list[ArticleEntities]:

@@ -8,11 +8,14 @@ spread over many machines while results still land in the one archive.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Optional
+
+from pipeline.read.engines import default_threads
 
 
 WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 0.86-0.91 GB, bench_batch.py)
@@ -32,9 +35,31 @@ def default_workers() -> int:
 
 
 def threads_per_worker(workers: int) -> int:
-    """Inference threads for each of ``workers`` processes: cores // workers
-    (at least one), so N workers never oversubscribe N cores."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    """Threads for each of ``workers`` processes, for inference and for
+    OpenCV: cores // workers (at least one), so N workers never oversubscribe
+    N cores; ``BULLETIN_OCR_THREADS`` when set."""
+    return default_threads(share=workers)
+
+
+@contextlib.contextmanager
+def opencv_threads(n: int):
+    """OpenCV's thread pool limited to ``n`` threads while the block runs.
+
+    Set in this process, before it forks its workers: they inherit the
+    setting (``cv2.setNumThreads`` called in a forked child hangs on the
+    parent's pool threads, which the child does not have). Left alone,
+    OpenCV took 0.12 of a second core beside each single-threaded worker:
+    1 worker x 1 thread used 1.12 cores, 2 workers oversubscribed 2."""
+    import cv2
+    before = cv2.getNumThreads()
+    if n == before:
+        yield
+        return
+    cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _init_worker(parent: Optional[int] = None, threads: int = 1):

@@ -39,7 +39,7 @@ from pipeline.structure import review
 from pipeline.structure import segment as segment_stage
 from pipeline.read import text as text_stage
 from pipeline.archive import entities as entities_stage
-from pipeline.batch.executors import SerialExecutor, make_executor
+from pipeline.batch.executors import SerialExecutor, make_executor, opencv_threads, threads_per_worker
 from pipeline.batch.pages import (PageCheckpoints, PageProgress, PageReader, read_ocr_page, watch,
                                   write_atomic)
 from pipeline.models import Document, Issue, Page, from_dict, to_dict
@@ -279,13 +279,15 @@ class Batch:
         # corrupt; a power cut may only lose the last commits, which a re-run redoes.
         self.db.conn.execute("PRAGMA synchronous=NORMAL")
         interrupted = False
+        share = self.opts.workers if self.opts.executor == "local" else 1
         try:
-            cands = self.discover(paths)
-            for cand in cands:
-                self.admit(cand)
-                self.drain()
-            while self.pending:
-                self.finish(self.pending.popleft())
+            with opencv_threads(threads_per_worker(share)):     # inherited by the workers
+                cands = self.discover(paths)
+                for cand in cands:
+                    self.admit(cand)
+                    self.drain()
+                while self.pending:
+                    self.finish(self.pending.popleft())
         except KeyboardInterrupt:
             interrupted = True          # pages already read are checkpointed
             raise

@@ -98,13 +98,14 @@ def _backend_installed(backend: str) -> bool:
     return importlib.util.find_spec(backend) is not None
 
 
-def default_threads() -> int:
-    """Inference threads for one engine: ``BULLETIN_OCR_THREADS`` when set (a
-    pool worker gets cores // workers from its executor), else every core."""
+def default_threads(share: int = 1) -> int:
+    """Threads for one engine (and the page clean-up beside it):
+    ``BULLETIN_OCR_THREADS`` when set (a pool worker has it set by its
+    executor), else the cores divided among ``share`` processes."""
     env = os.environ.get("BULLETIN_OCR_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, os.cpu_count() or 1)
+    return max(1, (os.cpu_count() or 1) // max(1, share))
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
