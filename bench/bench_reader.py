@@ -16,6 +16,7 @@ import argparse
 import collections
 import functools
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
     cpu = time.process_time() - t0
     print(f"{n} pages, {args.engine}: {cpu / max(1, n):.2f} CPU-s a page; "
           + ", ".join(f"{k} {v / max(1, n):.2f}" for k, v in spent.most_common()))
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     for key, (d, k) in errors.items():
         print(f"  {key:18s} CER {d:5d}/{k:6d} = {d / max(1, k) * 100:5.2f}%")
     return 0

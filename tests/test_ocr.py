@@ -62,6 +62,24 @@ def test_engine_reads_text(page, name, bound):
         assert not re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", text_of(lines))
 
 
+def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
+    """The OpenVINO detector is compiled for one input shape at a time: the
+    same page size reuses it, another size replaces it, and the text read is
+    the onnxruntime backend's."""
+    eng = engines.RapidOcrEngine(threads=1, backend="openvino")
+    lines = eng.recognize(page)
+    det = eng.engine.text_det.session
+    assert isinstance(det, engines.StaticShapeSession)
+    first, request = det.shape, det.request
+    assert first[:2] == (1, 3) and first[2] % 32 == 0 and first[3] % 32 == 0
+    assert text_of(eng.recognize(page)) == text_of(lines) and det.request is request
+    wider = cv2.copyMakeBorder(page, 0, 0, 0, 400, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    assert text_of(eng.recognize(wider)) == text_of(lines)
+    assert det.shape != first and det.request is not request
+    ort = engines.RapidOcrEngine(threads=1, backend="onnxruntime")
+    assert text_of(ort.recognize(page)) == text_of(lines)
+
+
 def test_rec_input_scales_to_model_height_and_pads_with_paper():
     """Line crops reach the recogniser 48 px high, padded with their own
     paper colour to a multiple of REC_WIDTH_STEP (few input shapes)."""

@@ -73,7 +73,6 @@ def _rapidocr_version() -> str:
 # (bench/dev_cer.py --engine rapidocr-openvino / rapidocr-onnxruntime).
 BACKENDS = ("openvino", "onnxruntime")
 _INHERITED: list = []        # models a forked worker inherited (see RapidOcrEngine._drop)
-OPENVINO_RECYCLE_PAGES = 32   # pages an OpenVINO engine reads before it is reloaded (see _recycle)
 
 # Detection resolution (long side, px). The detector finds text lines, it
 # does not read them: on the 47 dev and real scan pages, detecting on a copy
@@ -88,7 +87,11 @@ DET_SIDE = 1600
 # few dozen input shapes, reuses what it prepared for each, and needs no
 # memory for a batch.  Measured on 9 dev pages (OpenVINO, 1 thread): batches
 # of 6 at exact widths 1.04 CPU-s and 637 MB; one line, 64 px steps 0.85 CPU-s
-# and 383 MB, the same text up to 4 of 176 lines.
+# and 383 MB, the same text up to 4 of 176 lines.  With the detector compiled
+# for one shape at a time (StaticShapeSession) a worker's memory is bounded:
+# 729 MB at most over the 47 dev and real scan pages (four page sizes) read
+# without a reload (bench/bench_reader.py); the models were reloaded every 32
+# pages before.
 REC_HEIGHT = 48
 REC_WIDTH_STEP = 64
 
@@ -154,6 +157,34 @@ def _float32_det_input(rapid):
     except AttributeError:
         pass
     return rapid
+
+
+class StaticShapeSession:
+    """The detector, compiled by OpenVINO for the one input shape it last met.
+
+    rapidocr compiles it for any shape, and OpenVINO then holds memory for
+    every shape it has run: 360 MB more after one 1600 x 1120 page, against
+    222 MB for the model compiled for that shape, at the same speed
+    (0.36 CPU-s). Pages of a batch mostly share a size, so it is compiled
+    again (0.2 CPU-s, about what a new shape costs the dynamic model) only
+    when the size changes, the old one let go first: a worker's memory no
+    longer grows with the page sizes it meets."""
+
+    def __init__(self, model_path: str, config: dict):
+        self.path, self.config = str(model_path), config
+        self.shape, self.request = None, None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.shape != self.shape:
+            import openvino
+            self.shape = self.request = None
+            core = openvino.Core()
+            model = core.read_model(self.path)
+            model.reshape(list(x.shape))
+            self.request = core.compile_model(model, "CPU", self.config).create_infer_request()
+            self.shape = x.shape
+        self.request.infer([x])
+        return self.request.get_output_tensor().data
 
 
 def _bundled_model(models, cfg, task: str):
@@ -255,31 +286,17 @@ class RapidOcrEngine:
         else:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        return _float32_det_input(RapidOCR(params=params))
-
-    def _recycle(self) -> None:
-        """Reload the OpenVINO models every OPENVINO_RECYCLE_PAGES pages.
-
-        OpenVINO keeps what it prepared for every new input shape (up to 5000
-        entries; rapidocr passes no setting to cap it). Recognition meets few
-        shapes (REC_WIDTH_STEP), but detection meets one per page size, so
-        a batch of odd-sized photos would grow a worker without end: measured
-        993 -> 1381 MB over 24 pages with unbucketed shapes. A reload costs
-        about 0.4 CPU-s."""
-        if self.backend != "openvino":
-            return
-        self._pages = getattr(self, "_pages", 0) + 1
-        if self._pages > OPENVINO_RECYCLE_PAGES and self._eng is not None:
-            self._drop()
-            self._pages = 1
-            import gc
-            gc.collect()
+        rapid = _float32_det_input(RapidOCR(params=params))
+        if self.backend == "openvino":
+            rapid._load_det_model().session = StaticShapeSession(params["Det.model_path"], {
+                "INFERENCE_NUM_THREADS": str(self.threads), "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": "1", "ENABLE_CPU_PINNING": "False"})
+        return rapid
 
     def _raw(self, image: np.ndarray) -> list[OcrLine]:
         """Detect on a copy at most ``det_side`` px long, recognise crops cut
         from the full-resolution image (recognition of blurred 200 dpi scans
         gains from every pixel)."""
-        self._recycle()
         h, w = image.shape[:2]
         f = min(1.0, self.det_side / float(max(h, w)))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
