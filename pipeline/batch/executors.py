@@ -18,7 +18,7 @@ from typing import Optional
 from pipeline.read.engines import default_threads
 
 
-WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 0.86-0.91 GB, bench_batch.py)
+WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 0.77-0.86 GB: bench_batch.py, bench_vs_ocrmypdf.py)
 
 
 def default_workers() -> int:
