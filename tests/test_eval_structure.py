@@ -32,3 +32,14 @@ def test_structure_scores(samples, tmp_path):
     assert spoiled["unit_f1"] == 0.0
     assert spoiled["event_date_f1"] < 1.0
     assert spoiled["meta_accuracy"] == o["meta_accuracy"] and spoiled["f1"] == o["f1"]
+
+    # truth that does not annotate event dates (as the real corpus) scores none
+    import json
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for path in (out / "truth").glob("*.json"):
+        t = json.loads(path.read_text(encoding="utf-8"))
+        for a in t["articles"]:
+            a.pop("event_dates", None)
+        (bare / path.name).write_text(json.dumps(t, ensure_ascii=False), encoding="utf-8")
+    assert evaluate(conn, bare, queries=False)["overall"]["event_date_f1"] is None
