@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
-import re
 import resource
 import sys
 import time
@@ -73,7 +72,7 @@ def main(argv=None) -> int:
                     spied = True
                 page = ocr.read_page(src, engine=eng)
                 hyp = "\n".join(l.text for l in page.lines if not PAGE_NO.fullmatch(l.text.strip()))
-                d, k = cer_parts(re.sub(r"\s+", "", hyp), re.sub(r"\s+", "", ref))
+                d, k = cer_parts(hyp, ref)      # whitespace ignored
                 for key in (cond, name):
                     errors[key][0] += d
                     errors[key][1] += k

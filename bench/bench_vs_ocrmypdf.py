@@ -35,10 +35,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dev_cer import PAGE_NO  # noqa: E402
 from pipeline.evaluate import cer_parts  # noqa: E402
 
-PAGE_NO = re.compile(r"^\s*[—\-一]\s*\d+\s*[—\-一]\s*$", re.M)
+# a page-number line (— 2 —) anywhere in a page's text: not in the truth text
+PAGE_LINE = re.compile(rf"^\s*(?:{PAGE_NO.pattern})\s*$", re.M)
 
 
 def measured(cmd: list[str], env=None) -> dict:
@@ -83,14 +86,11 @@ def image_pdf(src: Path, dst: Path, pages: int) -> int:
     return len(frames)
 
 
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", PAGE_NO.sub("", text))
-
-
 def cer(pages: list[str], truth: list[str]) -> float:
+    """Page CER (cer_parts ignores whitespace), page-number lines left out."""
     err = n = 0
     for hyp, ref in zip(pages, truth):
-        d, k = cer_parts(squash(hyp), squash(ref))
+        d, k = cer_parts(PAGE_LINE.sub("", hyp), PAGE_LINE.sub("", ref))
         err, n = err + d, n + k
     return err / max(1, n)
 

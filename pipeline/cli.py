@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dpi", type=int, default=300, help="rasterisation dpi for image-only PDF pages (default 300)")
     r.add_argument("--workers", type=int, default=0,
                    help="worker processes (default 0: one per core, as memory allows, "
-                        "about 1 GB each); each gets cores // workers inference threads")
+                        "about 1.2 GB each); each gets cores // workers threads")
     r.add_argument("--executor", default="local", choices=["local", "dask"], help="where page work runs")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786)")
     r.add_argument("--force", action="store_true", help="re-process inputs even when unchanged")

@@ -434,8 +434,9 @@ def test_workers_share_the_cores_opencv_included(monkeypatch):
     set in the parent before the fork (a forked child cannot change OpenCV's)."""
     import cv2
     from pipeline.batch import executors
+    from pipeline.read import engines
     monkeypatch.delenv("BULLETIN_OCR_THREADS", raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(engines, "cores", lambda: 4)
     assert [executors.threads_per_worker(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
     monkeypatch.setenv("BULLETIN_OCR_THREADS", "3")
     assert executors.threads_per_worker(2) == 3
@@ -447,3 +448,5 @@ def test_workers_share_the_cores_opencv_included(monkeypatch):
         finally:
             pool.close()
     assert cv2.getNumThreads() == before
+    with executors.opencv_threads(before + 1):        # lowered only, never raised
+        assert cv2.getNumThreads() == before

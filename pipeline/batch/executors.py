@@ -15,23 +15,24 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Optional
 
-from pipeline.read.engines import default_threads
+from pipeline.read.engines import cores, default_threads
 
 
-WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 0.77-0.86 GB: bench_batch.py, bench_vs_ocrmypdf.py)
+WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 762-863 MB: bench_batch.py, bench_vs_ocrmypdf.py)
 
 
 def default_workers() -> int:
     """Worker processes for ``bulletin run`` when not given: one per core, as
     many as the available memory holds (WORKER_MEMORY each), at least one.
-    On 2 cores, 2 workers x 1 inference thread read scans in 1.88 CPU-s and
-    0.97 s a page against 2.25 CPU-s and 1.28 s for 1 worker x 2 threads."""
-    cores = os.cpu_count() or 1
+    On 2 cores, 2 workers x 1 thread read scans in 2.11 CPU-s and 1.09 s a
+    page against 2.32 CPU-s and 1.33 s for 1 worker x 2 threads
+    (bench/bench_batch.py, 24 mild 300 dpi pages)."""
+    n = cores()
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        avail = cores * WORKER_MEMORY
-    return max(1, min(cores, int(avail // WORKER_MEMORY)))
+        avail = n * WORKER_MEMORY
+    return max(1, min(n, int(avail // WORKER_MEMORY)))
 
 
 def threads_per_worker(workers: int) -> int:
@@ -43,7 +44,8 @@ def threads_per_worker(workers: int) -> int:
 
 @contextlib.contextmanager
 def opencv_threads(n: int):
-    """OpenCV's thread pool limited to ``n`` threads while the block runs.
+    """OpenCV's thread pool limited to ``n`` threads while the block runs
+    (never raised: OpenCV's own count also heeds a container's CPU quota).
 
     Set in this process, before it forks its workers: they inherit the
     setting (``cv2.setNumThreads`` called in a forked child hangs on the
@@ -52,7 +54,7 @@ def opencv_threads(n: int):
     1 worker x 1 thread used 1.12 cores, 2 workers oversubscribed 2."""
     import cv2
     before = cv2.getNumThreads()
-    if n == before:
+    if n >= before:
         yield
         return
     cv2.setNumThreads(n)

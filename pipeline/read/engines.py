@@ -75,11 +75,12 @@ BACKENDS = ("openvino", "onnxruntime")
 _INHERITED: list = []        # models a forked worker inherited (see RapidOcrEngine._drop)
 
 # Detection resolution (long side, px). The detector finds text lines, it
-# does not read them: on the 47 dev and real scan pages, detecting on a copy
-# 1600 px long instead of 2000 cut detection CPU by a third with the same CER
-# (hard 1.35 -> 1.30%, mild 0.14 -> 0.16%, real 2.61 -> 2.61%); 1280 px cost
-# accuracy (hard 1.45%, real 3.11%), and so did 136 dpi on the real photos
-# (1214 px: the № of a serial number lost).
+# does not read them: detecting on a copy 1600 px long instead of 2000 cut
+# detection CPU by a third with the same CER. Smaller copies lose characters
+# on the real photos (bench/bench_reader.py, the 47 dev and real scan pages,
+# page CER mild / hard / real): 1600 px 0.13 / 1.47 / 2.91%, 1408 px
+# 0.18 / 1.43 / 3.11%, 1280 px 0.09 / 1.40 / 3.31%; and so did 136 dpi on
+# the real photos (1214 px: the № of a serial number lost).
 DET_SIDE = 1600
 
 # Recognition, one line at a time, its width (at the model's 48 px height)
@@ -101,6 +102,15 @@ def _backend_installed(backend: str) -> bool:
     return importlib.util.find_spec(backend) is not None
 
 
+def cores() -> int:
+    """CPUs this process may run on: its affinity mask (a container or
+    ``taskset`` may allow fewer than the machine has), else os.cpu_count()."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def default_threads(share: int = 1) -> int:
     """Threads for one engine (and the page clean-up beside it):
     ``BULLETIN_OCR_THREADS`` when set (a pool worker has it set by its
@@ -108,7 +118,7 @@ def default_threads(share: int = 1) -> int:
     env = os.environ.get("BULLETIN_OCR_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, (os.cpu_count() or 1) // max(1, share))
+    return max(1, cores() // max(1, share))
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -274,23 +284,24 @@ class RapidOcrEngine:
             for task in ("Det", "Rec"):
                 params[f"{task}.engine_type"] = EngineType.OPENVINO
                 params[f"{task}.model_path"] = str(_bundled_model(models, default[task], task.lower()))
-            params["EngineConfig.openvino.inference_num_threads"] = self.threads
-            # one inference at a time per process: latency over throughput
-            params["EngineConfig.openvino.performance_hint"] = "LATENCY"
-            params["EngineConfig.openvino.num_streams"] = 1
-            # no pinning: OpenVINO pins its inference thread to a core of its
-            # choosing, the same one in every worker process, so 2 workers on
-            # 2 cores shared one core for inference (0.64 pages/s; unpinned
-            # see bench/bench_batch.py)
-            params["EngineConfig.openvino.enable_cpu_pinning"] = False
+            # OpenVINO's CPU properties, given to rapidocr under its names
+            # (the lower-case property names) and to the detector as they are
+            ov = {"INFERENCE_NUM_THREADS": self.threads,
+                  # one inference at a time per process: latency over throughput
+                  "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                  # no pinning: OpenVINO pins its inference thread to a core of
+                  # its choosing, the same one in every worker process, so 2
+                  # workers on 2 cores shared one core for inference (0.64
+                  # pages/s; unpinned see bench/bench_batch.py)
+                  "ENABLE_CPU_PINNING": False}
+            params.update({f"EngineConfig.openvino.{k.lower()}": v for k, v in ov.items()})
         else:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         rapid = _float32_det_input(RapidOCR(params=params))
         if self.backend == "openvino":
-            rapid._load_det_model().session = StaticShapeSession(params["Det.model_path"], {
-                "INFERENCE_NUM_THREADS": str(self.threads), "PERFORMANCE_HINT": "LATENCY",
-                "NUM_STREAMS": "1", "ENABLE_CPU_PINNING": "False"})
+            rapid._load_det_model().session = StaticShapeSession(
+                params["Det.model_path"], {k: str(v) for k, v in ov.items()})
         return rapid
 
     def _raw(self, image: np.ndarray) -> list[OcrLine]:

@@ -158,6 +158,9 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
 FAINT_LINE_GAP = 90    # grey levels: a line whose ink is this much lighter than the page's text is show-through
 
 
+PITCH_MIN_CHARS = 8     # characters a line needs for its pitch to tell its size
+
+
 def _advance(text: str) -> float:
     """Width of text in ems: Han and full-width forms 1, ASCII 0.5."""
     return sum(0.5 if ord(c) < 0x2E80 and not c.isspace() else (0.3 if c.isspace() else 1.0)
@@ -171,28 +174,23 @@ def pitch_sizes(lines: list[Line]) -> list[Line]:
     An OCR box's height varies ±15% with padding and ink (a body line can look
     as tall as a title); the advance of full-width characters along the line is
     the font size itself. Short lines, where pitch is unreliable, scale their
-    box height by the page's typical pitch/height ratio. A page without a line
+    ink height by the page's typical pitch/ink-height ratio (their box height
+    by pitch/box height where no ink height is known). A page without a line
     long enough keeps the ink-height sizes.
     """
-    ratios, ink_ratios = [], []
+    rows = []               # (line, long enough for its pitch, pitch, box height)
     for l in lines:
         n = _advance(l.text)
-        h = l.box[3] - l.box[1]
-        if n >= PITCH_MIN_CHARS and h > 0:
-            pitch = (l.box[2] - l.box[0]) / n
-            ratios.append(pitch / h)
-            if l.size > 0:
-                ink_ratios.append(pitch / l.size)
-    if not ratios:
+        rows.append((l, n >= PITCH_MIN_CHARS, (l.box[2] - l.box[0]) / n if n else 0.0, l.box[3] - l.box[1]))
+    long_ = [(l, pitch, h) for l, is_long, pitch, h in rows if is_long and h > 0]
+    if not long_:
         return lines
-    r = statistics.median(ratios)
-    r_ink = statistics.median(ink_ratios) if ink_ratios else 0.0
+    r = statistics.median(pitch / h for _, pitch, h in long_)
+    ink = [pitch / l.size for l, pitch, _ in long_ if l.size > 0]
+    r_ink = statistics.median(ink) if ink else 0.0
     out = []
-    for l in lines:
-        n = _advance(l.text)
-        h = l.box[3] - l.box[1]
-        pitch = (l.box[2] - l.box[0]) / n if n else 0
-        if n >= PITCH_MIN_CHARS:
+    for l, is_long, pitch, h in rows:
+        if is_long:
             size = min(pitch, h)    # min(): a gap inside the line (单位 ... date) inflates the pitch
         elif r_ink and l.size > 0:
             # a short line: its ink height (measured in pixels, whatever the
@@ -203,9 +201,6 @@ def pitch_sizes(lines: list[Line]) -> list[Line]:
             size = h * r
         out.append(replace(l, size=round(size, 2)))
     return out
-
-
-PITCH_MIN_CHARS = 8     # characters a line needs for its pitch to tell its size
 
 
 def line_ink(gray: np.ndarray, box) -> float:
