@@ -450,3 +450,25 @@ def test_workers_share_the_cores_opencv_included(monkeypatch):
     assert cv2.getNumThreads() == before
     with executors.opencv_threads(before + 1):        # lowered only, never raised
         assert cv2.getNumThreads() == before
+
+
+def test_page_buffers_are_reused_not_mapped_again():
+    """After keep_page_buffers a page-sized buffer (48 MB: above glibc's own
+    mmap threshold) comes from the heap and stays there when freed, for the
+    next page, instead of being mapped and unmapped each time (glibc's
+    mallinfo2, in a fresh interpreter: the setting is per process)."""
+    probe = (
+        "import ctypes, sys, numpy as np\n"
+        "from pipeline.batch import executors\n"
+        "class Info(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',\n"
+        "                'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+        "libc = ctypes.CDLL(None); libc.mallinfo2.restype = Info\n"
+        "if sys.argv[1] == 'keep': executors.keep_page_buffers()\n"
+        "a = np.ones(48 << 20, np.uint8); mapped = libc.mallinfo2().hblkhd; del a\n"
+        "print(mapped >= 48 << 20, libc.mallinfo2().fordblks >= 48 << 20)\n")
+    got = {mode: subprocess.run([sys.executable, "-c", probe, mode], cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout.split()
+           for mode in ("keep", "default")}
+    assert got == {"default": ["True", "False"],    # mapped on its own, given back on free
+                   "keep": ["False", "True"]}       # from the heap, kept for reuse

@@ -161,7 +161,7 @@ def test_background_normalised_on_yellow_uneven_paper():
     rng = np.random.default_rng(1)
     page = np.clip(paper * ink + rng.normal(0, 6, im.shape), 0, 255).astype(np.uint8)
     clean, info = imaging.prepare(page, 300)
-    gray = clean[:, :, 0]
+    gray = clean
     text = im[:, :, 0] < 100
     assert np.median(gray[~text]) >= 245          # paper is white everywhere
     assert np.median(gray[text]) < 90              # ink still dark
@@ -177,7 +177,7 @@ def test_skew_measured_and_corrected():
     assert abs(angle + 3.0) < 0.5
     clean, info = imaging.prepare(skewed, 300)
     assert abs(info["skew"] + 3.0) < 0.5
-    assert abs(imaging.estimate_skew(clean[:, :, 0], 300)) < 0.3
+    assert abs(imaging.estimate_skew(clean, 300)) < 0.3
     assert imaging.estimate_skew(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), 300) == pytest.approx(0, abs=0.2)
 
 
@@ -221,4 +221,4 @@ def test_pdf_colour_channels_and_dark_scanner_border(tmp_path):
     clean, info = imaging.prepare(page, 300, deskew=False)
     assert info["border"] > 0.01
     assert clean[:, :50].min() > 200           # border whitened
-    assert (clean[:, 100:, 0] < 100).sum() > 1000   # text kept
+    assert (clean[:, 100:] < 100).sum() > 1000   # text kept

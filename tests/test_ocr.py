@@ -80,6 +80,38 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert text_of(ort.recognize(page)) == text_of(lines)
 
 
+def test_detector_input_is_rapidocrs_in_one_opencv_call():
+    """The detector's input made by cv2.dnn.blobFromImage equals rapidocr's
+    own numpy normalisation (resized to multiples of 32, NCHW float32)."""
+    eng = engines.RapidOcrEngine(threads=1, backend="openvino")
+    pre = eng.engine._load_det_model().get_preprocess()
+    assert isinstance(pre, engines._DetInput) and pre.fast
+    img = np.random.default_rng(3).integers(0, 256, (1131, 1600, 3), dtype=np.uint8)
+    got, want = pre(img), pre.fallback(img)
+    assert got.shape == want.shape == (1, 3, 1120, 1600) and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_bullets_found_left_of_their_lines():
+    """Solid blobs just left of a line become its bullet (● round, ■ square);
+    a shape too far away or part of a larger one does not."""
+    gray = np.full((700, 1400), 255, np.uint8)
+    h, x0 = 40, 300
+    lines = [engines.OcrLine(t, (x0, top, 1200, top + h), 0.95)
+             for t, top in (("一是加强领导", 100), ("二是压实责任", 200), ("三是强化督查", 300),
+                            ("四是完善制度", 400), ("五是注重实效", 500))]
+    cv2.circle(gray, (x0 - 30, 120), 12, 0, -1)                    # ●
+    cv2.rectangle(gray, (x0 - 40, 209), (x0 - 19, 230), 0, -1)     # ■ (22 px)
+    gray[280:360, 100:x0 - 20] = 0                                 # a block of ink, not a bullet
+    cv2.rectangle(gray, (x0 - 40, 405), (x0 - 19, 480), 0, -1)     # a bar crossing the line's strip
+    cv2.circle(gray, (x0 - 160, 520), 12, 0, -1)                   # too far left of its line
+    gray[200:240, 305:1190] = 0                                    # a line's own ink
+    out = ocr.add_bullets(gray, lines)
+    assert [l.text for l in out] == ["● 一是加强领导", "■ 二是压实责任", "三是强化督查",
+                                     "四是完善制度", "五是注重实效"]
+    assert out[0].box[0] == x0 - 42 and out[1].box[0] == x0 - 40      # widened to the bullet
+
+
 def test_rec_input_scales_to_model_height_and_pads_with_paper():
     """Line crops reach the recogniser 48 px high, padded with their own
     paper colour to a multiple of REC_WIDTH_STEP (few input shapes)."""

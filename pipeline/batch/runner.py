@@ -39,7 +39,8 @@ from pipeline.structure import review
 from pipeline.structure import segment as segment_stage
 from pipeline.read import text as text_stage
 from pipeline.archive import entities as entities_stage
-from pipeline.batch.executors import SerialExecutor, make_executor, opencv_threads, threads_per_worker
+from pipeline.batch.executors import (SerialExecutor, keep_page_buffers, make_executor, opencv_threads,
+                                      threads_per_worker)
 from pipeline.batch.pages import (PageCheckpoints, PageProgress, PageReader, read_ocr_page, watch,
                                   write_atomic)
 from pipeline.models import Document, Issue, Page, from_dict, to_dict
@@ -280,6 +281,7 @@ class Batch:
         self.db.conn.execute("PRAGMA synchronous=NORMAL")
         interrupted = False
         share = self.opts.workers if self.opts.executor == "local" else 1
+        keep_page_buffers()
         try:
             with opencv_threads(threads_per_worker(share)):     # inherited by the workers
                 cands = self.discover(paths)

@@ -132,7 +132,7 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     width = int(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3])))
     height = int(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2])))
     if width < 1 or height < 1:
-        return np.zeros((0, 0, 3), dtype=image.dtype)
+        return np.zeros((0, 0) + image.shape[2:], dtype=image.dtype)
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(q, target)
     out = cv2.warpPerspective(image, m, (width, height), borderMode=cv2.BORDER_REPLICATE,
@@ -143,28 +143,48 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
 
 
 def rec_input(crop: np.ndarray) -> np.ndarray:
-    """A line crop scaled to the recogniser's height and padded on the right
-    with its own paper colour to the next REC_WIDTH_STEP (see there)."""
+    """A line crop (grey or BGR) scaled to the recogniser's height, padded on
+    the right with its own paper colour to the next REC_WIDTH_STEP (see
+    there), as the BGR the recogniser takes."""
     h, w = crop.shape[:2]
     width = max(1, int(np.ceil(REC_HEIGHT * w / float(h))))
     out = cv2.resize(crop, (width, REC_HEIGHT))
     padded = int(np.ceil(width / float(REC_WIDTH_STEP))) * REC_WIDTH_STEP
     if padded > width:
-        paper = [int(v) for v in np.percentile(out.reshape(-1, out.shape[2]), 90, axis=0)]
+        paper = [int(v) for v in np.percentile(out.reshape(REC_HEIGHT * width, -1), 90, axis=0)]
         out = cv2.copyMakeBorder(out, 0, 0, 0, padded - width, cv2.BORDER_CONSTANT, value=paper)
-    return out
+    return _as_bgr(out)
 
 
-def _float32_det_input(rapid):
-    """rapidocr normalises the detector's input with float64 mean/std (the
-    model takes float32): 0.07 CPU-s a page on a 1600 px page. Given as
-    float32 the same arithmetic runs in float32. Best effort: a rapidocr
+class _DetInput:
+    """The detector's input, made by one OpenCV call: rapidocr normalises it
+    in numpy, ``(x / 255 - mean) / std`` in float64, then transposes and
+    copies it (0.13 CPU-s a 1600 px page); ``cv2.dnn.blobFromImage`` does the
+    same arithmetic in one float32 pass."""
+
+    def __init__(self, det):
+        from rapidocr.ch_ppocr_det.utils import DetPreProcess
+        self.fallback = DetPreProcess(det.limit_side_len, det.limit_type, det.mean, det.std)
+        mean, std = self.fallback.mean, self.fallback.std
+        self.fast = bool(np.all(std == std.flat[0]))
+        self.mean = tuple(float(v) * 255.0 for v in mean)
+        self.scale = 1.0 / (255.0 * float(std.flat[0]))
+
+    def __call__(self, img: np.ndarray) -> Optional[np.ndarray]:
+        if not self.fast:
+            return self.fallback(img)
+        img = self.fallback.resize(img)
+        return None if img is None else cv2.dnn.blobFromImage(img, self.scale, mean=self.mean)
+
+
+def _fast_det_input(rapid):
+    """Give rapidocr's detector :class:`_DetInput`. Best effort: a rapidocr
     without these attributes is left as it is."""
     try:
         det = rapid._load_det_model()
-        det.mean = np.asarray(det.mean if det.mean is not None else [0.5] * 3, np.float32)
-        det.std = np.asarray(det.std if det.std is not None else [0.5] * 3, np.float32)
-    except AttributeError:
+        pre = _DetInput(det)
+        det.get_preprocess = lambda: pre
+    except (AttributeError, ImportError):
         pass
     return rapid
 
@@ -298,26 +318,35 @@ class RapidOcrEngine:
         else:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        rapid = _float32_det_input(RapidOCR(params=params))
+        rapid = _fast_det_input(RapidOCR(params=params))
         if self.backend == "openvino":
             rapid._load_det_model().session = StaticShapeSession(
                 params["Det.model_path"], {k: str(v) for k, v in ov.items()})
         return rapid
 
-    def _raw(self, image: np.ndarray) -> list[OcrLine]:
-        """Detect on a copy at most ``det_side`` px long, recognise crops cut
-        from the full-resolution image (recognition of blurred 200 dpi scans
-        gains from every pixel)."""
+    def _detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Text cells (4 corners, in ``image``'s pixels) found on a copy at
+        most ``det_side`` px long, reduced while still grey (a third of the
+        pixels of BGR)."""
         h, w = image.shape[:2]
         f = min(1.0, self.det_side / float(max(h, w)))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
-        det = self.engine(small, use_det=True, use_cls=False, use_rec=False)
-        quads = getattr(det, "boxes", None)
-        if quads is None or len(quads) == 0:
+        det = self.engine._load_det_model()(_as_bgr(small))
+        if det.boxes is None or len(det.boxes) == 0:
+            return []
+        return [np.asarray(q, dtype=np.float32) / f for q in det.boxes]
+
+    def _raw(self, image: np.ndarray) -> list[OcrLine]:
+        """Detect on a reduced copy, recognise crops cut from the
+        full-resolution image (recognition of blurred 200 dpi scans gains
+        from every pixel). Grey images stay grey until each line's crop is
+        scaled: a third of the pixels to resize and warp."""
+        h, w = image.shape[:2]
+        quads = self._detect(image)
+        if not quads:
             return []
         crops, boxes = [], []
-        for quad in quads:
-            q = np.asarray(quad, dtype=np.float32) / f
+        for q in quads:
             box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
             if self.pad:
                 # widen the box along its baseline: end punctuation (。，、)
@@ -344,7 +373,8 @@ class RapidOcrEngine:
         return out
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
-        image = _as_bgr(image)
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = _as_bgr(image)
         lines = group_lines(self._raw(image))
         for ln in lines:
             ln.text = normalize_text(ln.text)
@@ -352,15 +382,8 @@ class RapidOcrEngine:
 
     # --- helpers for orientation detection
     def detect_boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
-        res = self.engine(_as_bgr(image), use_det=True, use_cls=False, use_rec=False)
-        boxes = getattr(res, "boxes", None)
-        if boxes is None:
-            return []
-        out = []
-        for q in boxes:
-            q = np.asarray(q, dtype=float)
-            out.append((float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())))
-        return out
+        return [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+                for q in self._detect(image)]
 
     def rec_scores(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         if not crops:

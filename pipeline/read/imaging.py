@@ -571,7 +571,7 @@ def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,
     strokes while the recognisers mostly ignore specks; engines opt in with
     their ``denoise`` attribute.
 
-    Returns ``(clean, info)``: ``clean`` is an 8-bit BGR image (grey content)
+    Returns ``(clean, info)``: ``clean`` is an 8-bit grey image
     turned by ``rotation`` (counter-clockwise degrees, see
     :mod:`pipeline.read.orient`) and deskewed; ``info`` holds ``rotation``, ``orientation_method``, ``skew`` (degrees corrected),
     ``speckles``, ``border``, red-ink counts (``red_pixels``, ``red_kept``,
@@ -621,7 +621,7 @@ def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,
             skew = 0.0
     info["skew"] = skew
     info["red_mask"] = red if (red is not None and info["red_kept"] > 0) else None
-    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), info
+    return gray, info
 
 
 def _is_colour(bgr: np.ndarray) -> bool:

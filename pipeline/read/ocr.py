@@ -21,6 +21,53 @@ from pipeline.read.engines import (INK_TO_EM, SIZE_FACTOR, OcrLine, get_engine)
 BULLETS = "●◆■▲★"
 
 
+def _bullet_blobs(gray: np.ndarray, lines: list[OcrLine], line_h: float) -> list[tuple]:
+    """Solid blobs of bullet size and shape, ``(x0, top, x1, bottom, symbol)``,
+    found where a bullet can be: in the strip just left of each line.
+
+    Each strip is labelled on its own and a blob touching its edge is left
+    out (it is part of something larger), so the blobs are those a labelling
+    of the whole page finds there, at a tenth of the pixels (the whole page
+    cost 0.06 CPU-s)."""
+    H, W = gray.shape[:2]
+    found: dict[tuple, str] = {}
+    for ln in lines:
+        x0, top, _x1, bottom = ln.box
+        # a bullet's centre is on the line and it ends before x0 + 0.8 h,
+        # at most 2.5 h before x0; it is under 0.9 h wide and high
+        cx0, cx1 = max(0, int(x0 - 3.5 * line_h)), min(W, int(x0 + 0.9 * line_h) + 1)
+        cy0, cy1 = max(0, int(top - 0.6 * line_h)), min(H, int(bottom + 0.6 * line_h) + 1)
+        if cx1 - cx0 < 3 or cy1 - cy0 < 3:
+            continue
+        ink = (gray[cy0:cy1, cx0:cx1] < 128).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        if n <= 1:
+            continue
+        # size, shape and fill tested on all components at once
+        xs, ys, ws, hs_, areas = (stats[:, i].astype(np.float64) for i in (
+            cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+        ok = ((0.3 * line_h <= hs_) & (hs_ <= 0.9 * line_h) & (0.3 * line_h <= ws) & (ws <= 0.9 * line_h)
+              & (0.75 <= ws / np.maximum(hs_, 1)) & (ws / np.maximum(hs_, 1) <= 1.33)
+              & (areas / np.maximum(ws * hs_, 1) >= 0.42))
+        # cut by the strip's edge (not the page's): part of a larger shape
+        ok &= ~(((xs == 0) & (cx0 > 0)) | ((xs + ws == cx1 - cx0) & (cx1 < W))
+                | ((ys == 0) & (cy0 > 0)) | ((ys + hs_ == cy1 - cy0) & (cy1 < H)))
+        ok[0] = False
+        for lab in np.flatnonzero(ok):
+            x, y, w, h, area = (int(v) for v in stats[lab])
+            key = (x + cx0, y + cy0, x + cx0 + w, y + cy0 + h)
+            if key in found:
+                continue
+            comp = (labels[y:y + h, x:x + w] == lab).astype(np.uint8)
+            cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
+            if area / max(1.0, cv2.contourArea(hull)) < 0.9:     # solidity
+                continue
+            fill = area / float(w * h)
+            found[key] = "■" if fill > 0.9 else ("●" if fill > 0.66 else "◆")
+    return [k + (sym,) for k, sym in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+
+
 def add_bullets(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
     """Put back list bullets (● ◆ ■) that detectors skip.
 
@@ -34,29 +81,7 @@ def add_bullets(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
     line_h = hs[len(hs) // 2]
     if line_h < 6:
         return lines
-    ink = (gray < 128).astype(np.uint8)
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    if n <= 1:
-        return lines
-    cand = []
-    # size, shape and fill tested on all components at once (a page has
-    # thousands; a Python loop over them cost 0.05 s)
-    ws, hs_, areas = (stats[:, i].astype(np.float64) for i in (cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
-    ok = ((0.3 * line_h <= hs_) & (hs_ <= 0.9 * line_h) & (0.3 * line_h <= ws) & (ws <= 0.9 * line_h)
-          & (0.75 <= ws / np.maximum(hs_, 1)) & (ws / np.maximum(hs_, 1) <= 1.33)
-          & (areas / np.maximum(ws * hs_, 1) >= 0.42))
-    ok[0] = False
-    for lab in np.flatnonzero(ok):
-        x, y, w, h, area = (int(v) for v in stats[lab])
-        fill = area / float(w * h)
-        comp = (labels[y:y + h, x:x + w] == lab).astype(np.uint8)
-        cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
-        solidity = area / max(1.0, cv2.contourArea(hull))
-        if solidity < 0.9:
-            continue
-        sym = "■" if fill > 0.9 else ("●" if fill > 0.66 else "◆")
-        cand.append((x, y, x + w, y + h, sym))
+    cand = _bullet_blobs(gray, lines, line_h)
     if not cand:
         return lines
     out = []
@@ -103,14 +128,14 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     denoise = bool(getattr(eng, "denoise", False))
     clean, info = imaging.prepare(image, dpi_used, denoise=denoise)
     ocr_lines = _recognize(eng, clean, dpi_used)
-    gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+    gray = clean
     if _suspect_orientation(ocr_lines) or orient.orientation_projection(gray, dpi_used)[0] == 90:
         rot, method = orient.detect_orientation(gray, dpi_used)
         if rot:
             clean, info = imaging.prepare(image, dpi_used, rotation=rot, denoise=denoise)
             info["orientation_method"] = method
             ocr_lines = _recognize(eng, clean, dpi_used)
-            gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+            gray = clean
     del image
     red = info.get("red_mask")
     ocr_lines = drop_faint_lines(gray, ocr_lines)
