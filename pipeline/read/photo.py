@@ -139,27 +139,29 @@ def suppress_faint_ink(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, float]:
     # there), answering both reaches: two large elliptic dilations at full
     # resolution cost 10x as much.
     faint = (gray < FAINT_INK).astype(np.uint8)
-    n, labels, fstats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    # labels only (a third of the time of labels with stats): the areas
+    # needed are counted from the faint pixels' labels below
+    n, labels = cv2.connectedComponents(faint, connectivity=8)
     dist = cv2.distanceTransform((small >= core_t).astype(np.uint8), cv2.DIST_L2, 5) * f
     dist = cv2.resize(np.minimum(dist, 255).astype(np.uint8), (gray.shape[1], gray.shape[0]),
                       interpolation=cv2.INTER_NEAREST)
-    on = faint > 0
-    lab_on, dist_on = labels[on], dist[on]
+    on = np.flatnonzero(faint)          # the faint pixels, as flat indices
+    lab_on, dist_on = labels.ravel()[on], dist.ravel()[on]
     reach = max(3, int(round(dpi * FAINT_REACH)) | 1) // 2
     keep = np.bincount(lab_on[dist_on <= reach], minlength=n) > 0
     # blurred punctuation is faint and stands apart from its character
     reach_p = max(3, int(round(dpi * PUNCT_REACH)) | 1) // 2
-    tiny = fstats[:, cv2.CC_STAT_AREA] <= PUNCT_AREA * dpi * dpi
+    tiny = np.bincount(lab_on, minlength=n) <= PUNCT_AREA * dpi * dpi
     touched = np.bincount(lab_on[dist_on <= reach_p], minlength=n) > 0
     keep |= tiny & touched
-    keep[0] = True
-    kill = ~keep[labels]
+    # only faint pixels can be whitened: look labels up there, not page-wide
+    kill = ~keep[lab_on]
     removed = float(np.count_nonzero(kill))
     if not removed:
         return gray, 0.0
     out = gray.copy()
-    out[kill] = 255
-    return out, round(removed / max(1.0, float(np.count_nonzero(faint))), 4)
+    out.ravel()[on[kill]] = 255
+    return out, round(removed / max(1.0, float(len(lab_on))), 4)
 
 
 # ---- two-page spreads
