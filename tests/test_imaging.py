@@ -222,3 +222,20 @@ def test_pdf_colour_channels_and_dark_scanner_border(tmp_path):
     assert info["border"] > 0.01
     assert clean[:, :50].min() > 200           # border whitened
     assert (clean[:, 100:] < 100).sum() > 1000   # text kept
+
+
+def test_sparse_components_are_opencvs_with_stats():
+    """Labels and per-label statistics of a mostly empty mask, counted over
+    its labelled pixels, equal OpenCV's own connectedComponentsWithStats."""
+    rng = np.random.default_rng(7)
+    mask = np.zeros((900, 700), np.uint8)
+    for _ in range(40):
+        x, y = int(rng.integers(0, 690)), int(rng.integers(0, 890))
+        cv2.ellipse(mask, (x, y), (int(rng.integers(1, 30)), int(rng.integers(1, 30))),
+                    float(rng.integers(0, 180)), 0, 360, 255, -1)
+    mask[0, :5] = mask[-3:, -1] = 255                       # at the edges too
+    n, labels, stats = imaging._sparse_components(mask)
+    n2, labels2, stats2, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    assert n == n2 > 20 and np.array_equal(labels, labels2)
+    assert np.array_equal(stats[1:], stats2[1:].astype(np.int64))
+    assert imaging._sparse_components(np.zeros((50, 60), np.uint8))[0] == 1
