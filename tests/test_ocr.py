@@ -78,6 +78,10 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert det.shape != first and det.request is not request
     ort = engines.RapidOcrEngine(threads=1, backend="onnxruntime")
     assert text_of(ort.recognize(page)) == text_of(lines)
+    # the detector is built without the any-shape session it would compile
+    from rapidocr import RapidOCR
+    bare = engines._without_session(RapidOCR(params={"Global.log_level": "error"}))
+    assert bare.session is None and bare.postprocess_op is not None
 
 
 def test_detector_input_is_rapidocrs_in_one_opencv_call():

@@ -189,6 +189,21 @@ def _fast_det_input(rapid):
     return rapid
 
 
+def _without_session(rapid):
+    """rapidocr's detector (its pre- and post-processing, as configured),
+    built without the session it would compile for any input shape: a
+    :class:`StaticShapeSession` replaces it, and that compile cost each
+    worker 0.25 CPU-s for nothing. Best effort: a rapidocr built otherwise
+    compiles it as before."""
+    from unittest import mock
+    try:
+        from rapidocr.ch_ppocr_det import main as det_main
+        with mock.patch.object(det_main, "get_engine", lambda _type: lambda _cfg: None):
+            return rapid._load_det_model()
+    except (ImportError, AttributeError):
+        return rapid._load_det_model()
+
+
 class StaticShapeSession:
     """The detector, compiled by OpenVINO for the one input shape it last met.
 
@@ -318,11 +333,11 @@ class RapidOcrEngine:
         else:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        rapid = _fast_det_input(RapidOCR(params=params))
+        rapid = RapidOCR(params=params)
         if self.backend == "openvino":
-            rapid._load_det_model().session = StaticShapeSession(
+            _without_session(rapid).session = StaticShapeSession(
                 params["Det.model_path"], {k: str(v) for k, v in ov.items()})
-        return rapid
+        return _fast_det_input(rapid)
 
     def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         """Text cells (4 corners, in ``image``'s pixels) found on a copy at
