@@ -114,14 +114,22 @@ def test_multiframe_tiff_streams_one_frame(tmp_path):
         imaging.load_page_image(PageSource(13, str(path), index=12, kind="image"))
 
 
-def test_pdf_page_rendered_at_dpi(tmp_path):
+def test_pdf_page_rendered_at_dpi_or_its_scans_own(tmp_path):
+    """A PDF page is rendered at the dpi asked for, a scanned page (one image,
+    nothing else) at most at its scan's own resolution."""
     im = render(["测试页面"], size=40, width=600)
     path = tmp_path / "p.pdf"
     im.save(path, resolution=100)            # 600 px at 100 dpi = 432 pt wide
     assert imaging.page_count(path, "pdf") == 1
     img, dpi = imaging.load_page_image(PageSource(1, str(path), kind="pdf"), dpi=150)
-    assert dpi == 150
-    assert abs(img.shape[1] - 900) <= 2 and img.dtype == np.uint8 and img.shape[2] == 3
+    assert dpi == 100 and img.shape[1] == 600       # the scan's own pixels, not made-up ones
+    img, dpi = imaging.load_page_image(PageSource(1, str(path), kind="pdf"), dpi=72)
+    assert dpi == 72 and abs(img.shape[1] - 432) <= 2 and img.dtype == np.uint8 and img.shape[2] == 3
+    import generator as generate
+    digital = tmp_path / "d.pdf"
+    generate.render_pdf(generate.sample_specs()[0], digital)   # text, not a scan
+    img, dpi = imaging.load_page_image(PageSource(1, str(digital), kind="pdf"), dpi=150)
+    assert dpi == 150 and abs(img.shape[1] - round(595.3 * 150 / 72)) <= 2
 
 
 def _png_header_only(w, h):
@@ -141,10 +149,16 @@ def test_refuses_bomb_and_tiny(tmp_path):
     with pytest.raises(ValueError, match="too small"):
         imaging.load_page_image(PageSource(1, str(tiny), kind="image"))
     # a PDF page that would rasterise past the limit is refused too
+    import generator as generate
     pdf = tmp_path / "huge.pdf"
-    Image.new("L", (200, 200), 255).save(pdf, resolution=1)   # 200 inches square
+    generate.render_pdf(generate.sample_specs()[0], pdf)      # A4 of text at 3000 dpi: 870 Mpx
     with pytest.raises(ValueError, match="Mpx limit"):
-        imaging.load_page_image(PageSource(1, str(pdf), kind="pdf"), dpi=300)
+        imaging.load_page_image(PageSource(1, str(pdf), kind="pdf"), dpi=3000)
+    # a scan 200 inches square at 1 dpi is read as the 200 x 200 px it holds
+    scan = tmp_path / "scan.pdf"
+    Image.new("L", (200, 200), 255).save(scan, resolution=1)
+    img, dpi = imaging.load_page_image(PageSource(1, str(scan), kind="pdf"), dpi=300)
+    assert img.shape[:2] == (200, 200) and dpi == 1
 
 
 # --------------------------------------------------------------------------

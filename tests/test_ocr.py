@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.read import engines, ocr
+from pipeline.read import engines, imaging, ocr
 from pipeline.evaluate import cer_parts
 from pipeline.models import PageSource
 
@@ -248,3 +248,23 @@ def test_group_lines_merges_row_left_to_right():
     out = engines.group_lines(parts)
     assert [l.text for l in out] == ["2021 年第 4 期", "远处", "下一行"]
     assert out[0].box == (300, 100, 700, 160)
+
+
+def test_scan_in_pdf_cleaned_at_its_dpi_and_read_at_300(tmp_path):
+    """A 200 dpi scan inside a PDF is rendered and cleaned at 200 dpi, then
+    scaled up and read as a 300 dpi page: same page size in points, the text
+    read; the same scan as an image file keeps its own 200 dpi."""
+    scan = render(LINES, size=40, width=1100)             # 40 px glyphs at 200 dpi: 14.4 pt
+    pdf, png = tmp_path / "scan.pdf", tmp_path / "scan.png"
+    scan.save(pdf, resolution=200)
+    scan.save(png, dpi=(200, 200))
+    src = PageSource(1, str(pdf), kind="pdf")
+    assert imaging.load_page(src, dpi=300)[1] == 200
+    page = ocr.read_page(src, engine="rapidocr", dpi=300)
+    assert page.dpi == 300
+    assert abs(page.width - 1100 * 72 / 200) < 1 and abs(page.height - scan.height * 72 / 200) < 1
+    got = "".join(l.text for l in page.lines).replace(" ", "")
+    d, n = cer_parts(got, "".join(LINES))
+    assert d / n < 0.05
+    assert all(13 <= l.size <= 16 for l in page.lines)
+    assert ocr.read_page(PageSource(1, str(png), kind="image"), engine="rapidocr").dpi == 200

@@ -220,6 +220,10 @@ def load_page(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, i
             page = pdf[source.index]
             try:
                 w_pt, h_pt = page.get_size()
+                # a scanned page is rendered at the scan's own resolution
+                # when that is lower: cleaned at its own pixels, it is
+                # scaled up after (ocr.read_page), as an image file is
+                dpi = min(dpi, scan_dpi(page, w_pt, h_pt) or dpi)
                 w_px, h_px = int(round(w_pt * dpi / 72)), int(round(h_pt * dpi / 72))
                 _check_size(w_px, h_px, what)
                 bitmap = page.render(scale=dpi / 72, grayscale=False)
@@ -266,6 +270,26 @@ def load_page(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, i
         w = arr.shape[1]
         arr = arr[:, int(round(crop[0] * w)):int(round(crop[1] * w))]
     return np.ascontiguousarray(arr), dpi_used, recorded is not None
+
+
+def scan_dpi(page, w_pt: float, h_pt: float) -> Optional[int]:
+    """The resolution of a PDF page that is one scanned image and nothing
+    else (the image covering at least 90% of the page), else None."""
+    import pypdfium2 as pdfium
+    raw = pdfium.raw
+    images = []
+    for obj in page.get_objects(max_depth=3):
+        if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
+            images.append(obj)
+        elif obj.type != raw.FPDF_PAGEOBJ_FORM:
+            return None           # text, paths, shadings: drawn at full resolution
+    if len(images) != 1:
+        return None
+    left, bottom, right, top = images[0].get_bounds()
+    if (right - left) * (top - bottom) < 0.9 * w_pt * h_pt:
+        return None
+    pw, ph = images[0].get_px_size()
+    return max(1, int(round(min(pw * 72.0 / max(1e-6, right - left), ph * 72.0 / max(1e-6, top - bottom)))))
 
 
 def _pdfium_to_bgr(arr: np.ndarray, fmt: str) -> np.ndarray:
