@@ -18,15 +18,15 @@ from typing import Optional
 from pipeline.read.engines import cores, default_threads
 
 
-WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 762-863 MB: bench_batch.py, bench_vs_ocrmypdf.py)
+WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 719-807 MB: bench_batch.py, bench_vs_ocrmypdf.py)
 
 
 def default_workers() -> int:
     """Worker processes for ``bulletin run`` when not given: one per core, as
     many as the available memory holds (WORKER_MEMORY each), at least one.
-    On 2 cores, 2 workers x 1 thread read scans in 2.11 CPU-s and 1.09 s a
-    page against 2.32 CPU-s and 1.33 s for 1 worker x 2 threads
-    (bench/bench_batch.py, 24 mild 300 dpi pages)."""
+    On 2 cores, 2 workers x 1 thread read scans as fast as 1 worker x 2
+    threads (0.97 against 0.96 s a page, bench/bench_batch.py, 24 mild
+    300 dpi pages) and born-digital documents 1.65x as fast."""
     n = cores()
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
