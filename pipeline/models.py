@@ -103,6 +103,7 @@ class PageSource:
     needs_ocr: bool = False
     reason: str = ""            # why the text layer was rejected (for the record)
     crop: Optional[tuple[float, float]] = None   # x range (share of width) of one page of a photographed spread
+    scan_dpi: Optional[int] = None   # a PDF page that is one scanned image: the scan's resolution
 
 
 @dataclass

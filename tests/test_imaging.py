@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from pipeline.read import imaging, orient
+from pipeline.read import imaging, ingest, orient
 from pipeline.models import PageSource
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
@@ -121,14 +121,15 @@ def test_pdf_page_rendered_at_dpi_or_its_scans_own(tmp_path):
     path = tmp_path / "p.pdf"
     im.save(path, resolution=100)            # 600 px at 100 dpi = 432 pt wide
     assert imaging.page_count(path, "pdf") == 1
-    img, dpi = imaging.load_page_image(PageSource(1, str(path), kind="pdf"), dpi=150)
+    src = ingest.pdf_pages(path)[0]                  # ingest measures the scan's dpi
+    img, dpi = imaging.load_page_image(src, dpi=150)
     assert dpi == 100 and img.shape[1] == 600       # the scan's own pixels, not made-up ones
-    img, dpi = imaging.load_page_image(PageSource(1, str(path), kind="pdf"), dpi=72)
+    img, dpi = imaging.load_page_image(src, dpi=72)
     assert dpi == 72 and abs(img.shape[1] - 432) <= 2 and img.dtype == np.uint8 and img.shape[2] == 3
     import generator as generate
     digital = tmp_path / "d.pdf"
     generate.render_pdf(generate.sample_specs()[0], digital)   # text, not a scan
-    img, dpi = imaging.load_page_image(PageSource(1, str(digital), kind="pdf"), dpi=150)
+    img, dpi = imaging.load_page_image(ingest.pdf_pages(digital)[0], dpi=150)
     assert dpi == 150 and abs(img.shape[1] - round(595.3 * 150 / 72)) <= 2
 
 
@@ -157,7 +158,7 @@ def test_refuses_bomb_and_tiny(tmp_path):
     # a scan 200 inches square at 1 dpi is read as the 200 x 200 px it holds
     scan = tmp_path / "scan.pdf"
     Image.new("L", (200, 200), 255).save(scan, resolution=1)
-    img, dpi = imaging.load_page_image(PageSource(1, str(scan), kind="pdf"), dpi=300)
+    img, dpi = imaging.load_page_image(ingest.pdf_pages(scan)[0], dpi=300)
     assert img.shape[:2] == (200, 200) and dpi == 1
 
 

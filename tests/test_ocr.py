@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.read import engines, imaging, ocr
+from pipeline.read import engines, imaging, ingest, ocr
 from pipeline.evaluate import cer_parts
 from pipeline.models import PageSource
 
@@ -258,8 +258,8 @@ def test_scan_in_pdf_cleaned_at_its_dpi_and_read_at_300(tmp_path):
     pdf, png = tmp_path / "scan.pdf", tmp_path / "scan.png"
     scan.save(pdf, resolution=200)
     scan.save(png, dpi=(200, 200))
-    src = PageSource(1, str(pdf), kind="pdf")
-    assert imaging.load_page(src, dpi=300)[1] == 200
+    src = ingest.pdf_pages(pdf)[0]
+    assert src.scan_dpi == 200 and imaging.load_page(src, dpi=300)[1] == 200
     page = ocr.read_page(src, engine="rapidocr", dpi=300)
     assert page.dpi == 300
     assert abs(page.width - 1100 * 72 / 200) < 1 and abs(page.height - scan.height * 72 / 200) < 1

@@ -74,9 +74,10 @@ def keep_page_buffers() -> None:
     glibc gives a buffer above its mmap threshold (128 KB, rising to at most
     32 MB) pages of its own and unmaps them on free, so every page's images
     (8-26 MB at 300 dpi) and the detector's input were faulted in and
-    zero-filled by the kernel again: 650,000 page faults and 5 s of system
-    time for the 44 dev scan pages. Kept on the heap up to PAGE_BUFFERS,
-    they are reused: 365,000 faults, 3.5 s. Set before the workers fork
+    zero-filled by the kernel again: 630,000-690,000 page faults and 4.8-5.3
+    s of system time for the 44 dev scan pages. Kept on the heap up to
+    PAGE_BUFFERS, they are reused: 400,000-410,000 faults, 2.7-3.5 s (and
+    2.1-2.7 s once the clean-up was lighter). Set before the workers fork
     (they inherit it); a no-op where the C library is not glibc."""
     import ctypes
     import ctypes.util

@@ -220,10 +220,10 @@ def load_page(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, i
             page = pdf[source.index]
             try:
                 w_pt, h_pt = page.get_size()
-                # a scanned page is rendered at the scan's own resolution
-                # when that is lower: cleaned at its own pixels, it is
-                # scaled up after (ocr.read_page), as an image file is
-                dpi = min(dpi, scan_dpi(page, w_pt, h_pt) or dpi)
+                # a scanned page (ingest measured it) is rendered at the
+                # scan's own resolution when that is lower: cleaned at its
+                # own pixels, it is scaled up after (ocr.read_page)
+                dpi = min(dpi, source.scan_dpi or dpi)
                 w_px, h_px = int(round(w_pt * dpi / 72)), int(round(h_pt * dpi / 72))
                 _check_size(w_px, h_px, what)
                 bitmap = page.render(scale=dpi / 72, grayscale=False)
@@ -272,23 +272,17 @@ def load_page(source: PageSource, dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, i
     return np.ascontiguousarray(arr), dpi_used, recorded is not None
 
 
-def scan_dpi(page, w_pt: float, h_pt: float) -> Optional[int]:
-    """The resolution of a PDF page that is one scanned image and nothing
-    else (the image covering at least 90% of the page), else None."""
-    import pypdfium2 as pdfium
-    raw = pdfium.raw
-    images = []
-    for obj in page.get_objects(max_depth=3):
-        if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
-            images.append(obj)
-        elif obj.type != raw.FPDF_PAGEOBJ_FORM:
-            return None           # text, paths, shadings: drawn at full resolution
-    if len(images) != 1:
+def scan_dpi(image, page_size: tuple[float, float]) -> Optional[int]:
+    """The resolution of a scan: ``image`` (a pdfium image object, the only
+    thing drawn on its page; see ingest) when it covers at least 90% of the
+    page, else None."""
+    try:
+        left, bottom, right, top = image.get_bounds()
+        pw, ph = image.get_px_size()
+    except Exception:       # pdfium cannot tell: read the page at the dpi asked for
         return None
-    left, bottom, right, top = images[0].get_bounds()
-    if (right - left) * (top - bottom) < 0.9 * w_pt * h_pt:
+    if (right - left) * (top - bottom) < 0.9 * page_size[0] * page_size[1]:
         return None
-    pw, ph = images[0].get_px_size()
     return max(1, int(round(min(pw * 72.0 / max(1e-6, right - left), ph * 72.0 / max(1e-6, top - bottom)))))
 
 
@@ -601,13 +595,13 @@ def separate_red(bgr: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray, dic
     # kept red: darken to the darkest channel so it reads like black ink
     kept = on[~dl]
     flat[kept] = np.minimum(np.minimum(rf[kept], gf[kept]), bf[kept])
-    keep = np.zeros_like(soft)
-    keep.ravel()[kept] = 1
     info["red_kept"] = int(len(kept))
     info["red_dropped"] = int(len(d))
     # the mask handed on marks red *text* only: a seal's ink over a black
     # line must not make that line red
-    return out, (keep > 0).astype(np.uint8) * 255, info
+    keep = np.zeros_like(soft)
+    keep.ravel()[kept] = 255
+    return out, keep, info
 
 
 def prepare(image: np.ndarray, dpi: int, *, rotation: int = 0,

@@ -30,7 +30,7 @@ from pipeline.models import Document, PageSource
 IMAGE_EXTS = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_EXTS = IMAGE_EXTS | {".pdf"}
 
-VERSION = 4                       # page triage rules (3: hostile-input triage; 4: photographed spreads split); part of the pipeline version
+VERSION = 5                      # page triage rules (3: hostile-input triage; 4: photographed spreads split; 5: scan dpi of PDF pages); part of the pipeline version
 
 
 
@@ -554,13 +554,16 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
         for i in range(n):
             page = pdf[i]
             try:
-                n_objects = n_images = 0
-                parsed = True
+                n_objects = n_images = n_drawn = 0
+                parsed, scan = True, None
                 try:
                     for o in page.get_objects(max_depth=4):
                         n_objects += 1
+                        if o.type not in (pdfium.raw.FPDF_PAGEOBJ_IMAGE, pdfium.raw.FPDF_PAGEOBJ_FORM):
+                            n_drawn += 1        # text, paths, shadings
                         if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE:
                             n_images += 1
+                            scan = o
                             try:
                                 w, h = o.get_px_size()
                             except Exception:
@@ -573,10 +576,11 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
                     tp = page.get_textpage()
                     text = tp.get_text_range()
                     tp.close()
+                    scan = imaging.scan_dpi(scan, page.get_size()) if n_images == 1 and not n_drawn else None
                 except InputError:
                     raise
                 except Exception:  # a content stream pdfium cannot parse
-                    text, n_images, parsed = "", 1, False
+                    text, n_images, parsed, scan = "", 1, False, None
             finally:
                 page.close()
             if parsed and n_objects == 0 and not objects.has_contents(i):
@@ -594,7 +598,7 @@ def pdf_pages(path: Path, max_pages: Optional[int] = None) -> list[PageSource]:
                         ok, reason = False, (f"text in CID font {unmapped[i].lstrip('/')} without "
                                              f"Unicode map (/ToUnicode)")
             pages.append(PageSource(page_no=i + 1, path=str(path), index=i, kind="pdf",
-                                    needs_ocr=not ok, reason=reason))
+                                    needs_ocr=not ok, reason=reason, scan_dpi=scan))
         return pages
     finally:
         objects.close()

@@ -122,26 +122,27 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     if source.kind != "pdf":
         # photos and dataset page images: no dpi, or a camera's 72
         dpi_used, _ = photo.dpi_from_text(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dpi_used, known)
-    scan_dpi = dpi_used
+    denoise = bool(getattr(eng, "denoise", False))
+    # a scan in a PDF was rendered at its own dpi (imaging.load_page)
+    read_dpi = dpi if source.kind == "pdf" else 0
+
+    def cleaned(rotation: int = 0):
+        page, inf = imaging.prepare(image, dpi_used, rotation=rotation, denoise=denoise)
+        return _read_resolution(eng, page, inf, dpi_used, read_dpi)
+
     # Most pages are upright: read first, and only look for the page's
     # orientation when the result looks wrong (few/low-confidence lines or
     # tall detector boxes).  A turned page is then prepared and read again.
-    denoise = bool(getattr(eng, "denoise", False))
-    clean, info = imaging.prepare(image, dpi_used, denoise=denoise)
-    # a scan in a PDF was rendered at its own dpi (imaging.load_page)
-    read_dpi = dpi if source.kind == "pdf" else 0
-    clean, info, dpi_used = _read_resolution(eng, clean, info, dpi_used, read_dpi)
-    ocr_lines = _recognize(eng, clean, dpi_used)
-    gray = clean
-    if _suspect_orientation(ocr_lines) or orient.orientation_projection(gray, dpi_used)[0] == 90:
-        rot, method = orient.detect_orientation(gray, dpi_used)
+    gray, info, read_at = cleaned()
+    ocr_lines = _recognize(eng, gray, read_at)
+    if _suspect_orientation(ocr_lines) or orient.orientation_projection(gray, read_at)[0] == 90:
+        rot, method = orient.detect_orientation(gray, read_at)
         if rot:
-            clean, info = imaging.prepare(image, scan_dpi, rotation=rot, denoise=denoise)
-            clean, info, dpi_used = _read_resolution(eng, clean, info, scan_dpi, read_dpi)
+            gray, info, read_at = cleaned(rot)
             info["orientation_method"] = method
-            ocr_lines = _recognize(eng, clean, dpi_used)
-            gray = clean
-    del image
+            ocr_lines = _recognize(eng, gray, read_at)
+    image = None        # free the page as loaded
+    dpi_used = read_at
     red = info.get("red_mask")
     ocr_lines = drop_faint_lines(gray, ocr_lines)
     ocr_lines = add_bullets(gray, ocr_lines)
@@ -163,7 +164,7 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
             confidence=round(float(ol.confidence), 4),
         ))
     lines = pitch_sizes(lines)
-    h, w = clean.shape[:2]
+    h, w = gray.shape[:2]
     page = Page(
         page_no=source.page_no,
         width=round(w * k, 2),
@@ -180,7 +181,7 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
                  for r in found],
     )
     if image_dir is not None:
-        page.image_path = str(save_page_image(clean, ocr_lines, dpi_used, Path(image_dir),
+        page.image_path = str(save_page_image(gray, ocr_lines, dpi_used, Path(image_dir),
                                               f"page-{source.page_no:03d}.jpg", red))
     return page
 
@@ -257,11 +258,20 @@ def drop_faint_lines(gray: np.ndarray, lines: list[OcrLine]) -> list[OcrLine]:
     return [l for l, ink in zip(lines, inks) if ink - main < FAINT_LINE_GAP]
 
 
+def _upscale(clean: np.ndarray, dpi: float, target: float, at_most: float = float("inf")) -> float:
+    """The factor that brings a page from ``dpi`` to ``target`` dpi, never
+    past ``at_most`` nor RASTER_MAX_PIXELS (a huge page read reduced stays
+    reduced); 1.0 when there is nothing to gain."""
+    if not target or dpi >= target:
+        return 1.0
+    return max(1.0, min(target / float(dpi or 1), at_most,
+                        (imaging.RASTER_MAX_PIXELS / max(1, clean.shape[0] * clean.shape[1])) ** 0.5))
+
+
 def _recognize(eng, clean: np.ndarray, dpi: int) -> list[OcrLine]:
     """Run the engine, upscaling first for engines that want a minimum dpi."""
     min_dpi = int(getattr(eng, "min_dpi", 0) or 0)
-    # never upscale past RASTER_MAX_PIXELS (a huge page read reduced stays reduced)
-    f = min(min_dpi / float(dpi or 1), (imaging.RASTER_MAX_PIXELS / max(1, clean.shape[0] * clean.shape[1])) ** 0.5)
+    f = _upscale(clean, dpi, min_dpi)
     if min_dpi and dpi < min_dpi * 0.9 and f > 1.1:
         up = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
         # low-dpi scans are the noisy ones: a median on the upscaled page takes
@@ -288,16 +298,14 @@ def _read_resolution(eng, clean: np.ndarray, info: dict, dpi: int, read_dpi: int
 
     Only scans from PDFs (``read_dpi`` 0 leaves a page as it is): image
     files keep being read at their own resolution. Scaled up too, the 200
-    dpi dev files read a little better (95 -> 92 errors), but real04, a
+    dpi dev files read a little better (95 -> 91 errors), but real04, a
     photo at 278 dpi, lost its articles: its line sizes, measured on the
     scaled ink, moved. Engines with their own ``min_dpi`` (tesseract) scale
     up themselves (``_recognize``)."""
-    if getattr(eng, "min_dpi", 0) or not read_dpi or dpi >= read_dpi * 0.95:
-        return clean, info, dpi
-    h, w = clean.shape[:2]
-    f = min(read_dpi / float(dpi), UPSCALE_MAX, (imaging.RASTER_MAX_PIXELS / max(1, h * w)) ** 0.5)
+    f = 1.0 if getattr(eng, "min_dpi", 0) else _upscale(clean, dpi, read_dpi, UPSCALE_MAX)
     if f <= 1.05:
         return clean, info, dpi
+    h, w = clean.shape[:2]
     size = (int(round(w * f)), int(round(h * f)))
     clean = cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC)
     if info.get("red_mask") is not None:
