@@ -66,8 +66,8 @@ def main(argv=None) -> int:
         for name in names:
             for src, ref in sources(Path(args.corpus_root) / corpus, name):
                 if not spied and hasattr(eng, "engine"):     # rapidocr: time its two models
-                    timed(type(eng.engine._load_det_model()), "__call__", "detection", spent)
-                    timed(type(eng.engine), "recognize_txt", "recognition", spent)
+                    timed(type(eng.engine.det), "__call__", "detection", spent)
+                    timed(type(eng.engine.rec), "__call__", "recognition", spent)
                     spied = True
                 page = ocr.read_page(src, engine=eng)
                 hyp = "\n".join(l.text for l in page.lines if not PAGE_NO.fullmatch(l.text.strip()))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.read import engines, imaging, ingest, ocr
+from pipeline.read import engines, imaging, ingest, ocr, ppocr
 from pipeline.evaluate import cer_parts
 from pipeline.models import PageSource
 
@@ -68,8 +68,8 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     the onnxruntime backend's."""
     eng = engines.RapidOcrEngine(threads=1, backend="openvino")
     lines = eng.recognize(page)
-    det = eng.engine.text_det.session
-    assert isinstance(det, engines.StaticShapeSession)
+    det = eng.engine.det.session
+    assert isinstance(det, ppocr.OpenVinoSession) and det.static
     first, request = det.shape, det.request
     assert first[:2] == (1, 3) and first[2] % 32 == 0 and first[3] % 32 == 0
     assert text_of(eng.recognize(page)) == text_of(lines) and det.request is request
@@ -78,22 +78,38 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert det.shape != first and det.request is not request
     ort = engines.RapidOcrEngine(threads=1, backend="onnxruntime")
     assert text_of(ort.recognize(page)) == text_of(lines)
-    # the detector is built without the any-shape session it would compile
+
+
+def test_ppocr_cells_and_text_are_rapidocrs(page):
+    """pipeline.read.ppocr runs the bundled PP-OCR models without rapidocr's
+    wrapper: on the same backend (onnxruntime, rapidocr's default) its cells
+    equal rapidocr's TextDetector's exactly, corner for corner and in the
+    same order, and its text and confidences equal rapidocr's recogniser's
+    - on a clean page, a tilted one (cells off the axes), a narrow strip
+    (scaled up to the 736 px minimum side) and short lines (padded to 320)."""
     from rapidocr import RapidOCR
-    bare = engines._without_session(RapidOCR(params={"Global.log_level": "error"}))
-    assert bare.session is None and bare.postprocess_op is not None
-
-
-def test_detector_input_is_rapidocrs_in_one_opencv_call():
-    """The detector's input made by cv2.dnn.blobFromImage equals rapidocr's
-    own numpy normalisation (resized to multiples of 32, NCHW float32)."""
-    eng = engines.RapidOcrEngine(threads=1, backend="openvino")
-    pre = eng.engine._load_det_model().get_preprocess()
-    assert isinstance(pre, engines._DetInput) and pre.fast
-    img = np.random.default_rng(3).integers(0, 256, (1131, 1600, 3), dtype=np.uint8)
-    got, want = pre(img), pre.fallback(img)
-    assert got.shape == want.shape == (1, 3, 1120, 1600) and got.dtype == np.float32
-    assert np.abs(got - want).max() < 1e-5
+    rapid = RapidOCR(params={"Global.log_level": "error", "Det.box_thresh": 0.3, "Global.use_cls": False,
+                             "Rec.rec_batch_num": 1})
+    det = ppocr.Detector(ppocr.OrtSession(ppocr.model_path("det")), box_thresh=0.3)
+    rec = ppocr.Recognizer(ppocr.OrtSession(ppocr.model_path("rec")))
+    h, w = page.shape[:2]
+    tilted = cv2.warpAffine(page, cv2.getRotationMatrix2D((w / 2, h / 2), 4, 1.0), (w, h),
+                            borderValue=(255, 255, 255))
+    strip = page[: h // 3]
+    lines = 0
+    for img in (page, tilted, strip):
+        want = rapid._load_det_model()(img).boxes
+        got = det(img)
+        assert want is not None and len(got) == len(want) >= 1
+        assert all(np.array_equal(g, w_) for g, w_ in zip(got, want))
+        crops = [engines.rec_input(engines.crop_quad(img, q)) for q in got]
+        crops += [c[:, : c.shape[1] // 4] for c in crops]           # narrower than 320 px
+        ref = rapid.recognize_txt(crops)
+        mine = rec(crops)
+        assert [t for t, _ in mine] == list(ref.txts)
+        assert np.allclose([s for _, s in mine], ref.scores, atol=1e-5)
+        lines += len(crops)
+    assert lines >= 12
 
 
 def test_bullets_found_left_of_their_lines():

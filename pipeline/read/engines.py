@@ -4,8 +4,9 @@ An engine (in the spirit of OCRmyPDF's plugins) is anything with ``name``,
 ``version`` and ``recognize(image) -> list[OcrLine]``; boxes are pixel
 ``(x0, top, x1, bottom)`` in the image given.  Two engines ship:
 
-* ``RapidOcrEngine`` - rapidocr 3.x with its bundled default models (PP-OCR
-  det/rec, onnxruntime), text-direction classifier off (with it on, upright
+* ``RapidOcrEngine`` - the PP-OCR det/rec models the rapidocr 3.x wheel
+  ships, run by :mod:`pipeline.read.ppocr` on OpenVINO or onnxruntime, no
+  text-direction classifier (with rapidocr's on, upright
   lines were sometimes read upside down; page orientation is fixed by
   :func:`pipeline.read.imaging.prepare` instead);
 * ``TesseractEngine`` - tesseract ``chi_sim`` via pytesseract, ``--psm 6``.
@@ -30,6 +31,7 @@ from typing import Optional, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from pipeline.read import ppocr
 from pipeline.read.ocrtext import (  # noqa: F401  (part of this module's API)
     OcrLine, _is_han, _joined, group_lines, normalize_text)
 
@@ -89,7 +91,7 @@ DET_SIDE = 1600
 # memory for a batch.  Measured on 9 dev pages (OpenVINO, 1 thread): batches
 # of 6 at exact widths 1.04 CPU-s and 637 MB; one line, 64 px steps 0.85 CPU-s
 # and 383 MB, the same text up to 4 of 176 lines.  With the detector compiled
-# for one shape at a time (StaticShapeSession) a worker's memory is bounded:
+# for one shape at a time (ppocr.OpenVinoSession) a worker's memory is bounded:
 # 729 MB at most over the 47 dev and real scan pages (four page sizes) read
 # without a reload (bench/bench_reader.py); the models were reloaded every 32
 # pages before.
@@ -156,97 +158,8 @@ def rec_input(crop: np.ndarray) -> np.ndarray:
     return _as_bgr(out)
 
 
-class _DetInput:
-    """The detector's input, made by one OpenCV call: rapidocr normalises it
-    in numpy, ``(x / 255 - mean) / std`` in float64, then transposes and
-    copies it (0.13 CPU-s a 1600 px page); ``cv2.dnn.blobFromImage`` does the
-    same arithmetic in one float32 pass."""
-
-    def __init__(self, det):
-        from rapidocr.ch_ppocr_det.utils import DetPreProcess
-        self.fallback = DetPreProcess(det.limit_side_len, det.limit_type, det.mean, det.std)
-        mean, std = self.fallback.mean, self.fallback.std
-        self.fast = bool(np.all(std == std.flat[0]))
-        self.mean = tuple(float(v) * 255.0 for v in mean)
-        self.scale = 1.0 / (255.0 * float(std.flat[0]))
-
-    def __call__(self, img: np.ndarray) -> Optional[np.ndarray]:
-        if not self.fast:
-            return self.fallback(img)
-        img = self.fallback.resize(img)
-        return None if img is None else cv2.dnn.blobFromImage(img, self.scale, mean=self.mean)
-
-
-def _fast_det_input(rapid):
-    """Give rapidocr's detector :class:`_DetInput`. Best effort: a rapidocr
-    without these attributes is left as it is."""
-    try:
-        det = rapid._load_det_model()
-        pre = _DetInput(det)
-        det.get_preprocess = lambda: pre
-    except (AttributeError, ImportError):
-        pass
-    return rapid
-
-
-def _without_session(rapid):
-    """rapidocr's detector (its pre- and post-processing, as configured),
-    built without the session it would compile for any input shape: a
-    :class:`StaticShapeSession` replaces it, and that compile cost each
-    worker 0.25 CPU-s for nothing. Best effort: a rapidocr built otherwise
-    compiles it as before."""
-    from unittest import mock
-    try:
-        from rapidocr.ch_ppocr_det import main as det_main
-        with mock.patch.object(det_main, "get_engine", lambda _type: lambda _cfg: None):
-            return rapid._load_det_model()
-    except (ImportError, AttributeError):
-        return rapid._load_det_model()
-
-
-class StaticShapeSession:
-    """The detector, compiled by OpenVINO for the one input shape it last met.
-
-    rapidocr compiles it for any shape, and OpenVINO then holds memory for
-    every shape it has run: 360 MB more after one 1600 x 1120 page, against
-    222 MB for the model compiled for that shape, at the same speed
-    (0.36 CPU-s). Pages of a batch mostly share a size, so it is compiled
-    again (0.2 CPU-s, about what a new shape costs the dynamic model) only
-    when the size changes, the old one let go first: a worker's memory no
-    longer grows with the page sizes it meets."""
-
-    def __init__(self, model_path: str, config: dict):
-        self.path, self.config = str(model_path), config
-        self.shape, self.request = None, None
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if x.shape != self.shape:
-            import openvino
-            self.shape = self.request = None
-            core = openvino.Core()
-            model = core.read_model(self.path)
-            model.reshape(list(x.shape))
-            self.request = core.compile_model(model, "CPU", self.config).create_infer_request()
-            self.shape = x.shape
-        self.request.infer([x])
-        return self.request.get_output_tensor().data
-
-
-def _bundled_model(models, cfg, task: str):
-    """The .onnx file rapidocr's default configuration uses for ``task``
-    (e.g. models/PP-OCRv6_det_small.onnx)."""
-    version, kind = (getattr(v, "value", v) for v in (cfg.ocr_version, cfg.model_type))
-    path = models / f"{version}_{task}_{kind}.onnx"
-    if path.exists():
-        return path
-    found = sorted(models.glob(f"*_{task}_*.onnx"))
-    if not found:
-        raise ImportError(f"no bundled rapidocr {task} model in {models}")
-    return found[-1]
-
-
 class RapidOcrEngine:
-    """rapidocr 3.x, default bundled models, direction classifier off.
+    """The PP-OCR models of the rapidocr 3.x wheel (:mod:`pipeline.read.ppocr`).
 
     ``backend`` is the inference runtime for the models: "openvino" (default
     where the ``openvino`` package is installed) or "onnxruntime"; None picks
@@ -260,7 +173,8 @@ class RapidOcrEngine:
     def __init__(self, threads: Optional[int] = None, det_side: int = DET_SIDE,
                  text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3,
                  backend: Optional[str] = None):
-        from rapidocr import RapidOCR  # noqa: F401  (import error -> engine unavailable)
+        for task in ("det", "rec"):
+            ppocr.model_path(task)      # ImportError -> engine unavailable
         if backend is None:
             backend = next((b for b in BACKENDS if _backend_installed(b)), None)
             if backend is None:
@@ -299,28 +213,9 @@ class RapidOcrEngine:
             _INHERITED.append(self._eng)
         self._lock, self._eng = threading.Lock(), None
 
-    def _load(self):
-        from pathlib import Path
-        import rapidocr
-        from rapidocr import EngineType, RapidOCR
-        params = {
-            "Global.use_cls": False,
-            "Global.log_level": "error",
-            "Global.max_side_len": max(2000, self.det_side),
-            "Global.text_score": self.text_score,
-            "Det.box_thresh": self.box_thresh,
-            "Rec.rec_batch_num": 1,
-        }
+    def _load(self) -> "ppocr.Models":
         if self.backend == "openvino":
-            # the ONNX models rapidocr ships, run by OpenVINO (no download:
-            # rapidocr's own OpenVINO model table points at a hub)
-            models = Path(rapidocr.__file__).parent / "models"
-            default = RapidOCR(params={"Global.log_level": "error"}).cfg   # models load lazily
-            for task in ("Det", "Rec"):
-                params[f"{task}.engine_type"] = EngineType.OPENVINO
-                params[f"{task}.model_path"] = str(_bundled_model(models, default[task], task.lower()))
-            # OpenVINO's CPU properties, given to rapidocr under its names
-            # (the lower-case property names) and to the detector as they are
+            # OpenVINO's CPU properties
             ov = {"INFERENCE_NUM_THREADS": self.threads,
                   # one inference at a time per process: latency over throughput
                   "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
@@ -329,15 +224,12 @@ class RapidOcrEngine:
                   # workers on 2 cores shared one core for inference (0.64
                   # pages/s; unpinned see bench/bench_batch.py)
                   "ENABLE_CPU_PINNING": False}
-            params.update({f"EngineConfig.openvino.{k.lower()}": v for k, v in ov.items()})
+            det = ppocr.OpenVinoSession(ppocr.model_path("det"), ov, static=True)
+            rec = ppocr.OpenVinoSession(ppocr.model_path("rec"), ov)
         else:
-            params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
-            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        rapid = RapidOCR(params=params)
-        if self.backend == "openvino":
-            _without_session(rapid).session = StaticShapeSession(
-                params["Det.model_path"], {k: str(v) for k, v in ov.items()})
-        return _fast_det_input(rapid)
+            det = ppocr.OrtSession(ppocr.model_path("det"), self.threads)
+            rec = ppocr.OrtSession(ppocr.model_path("rec"), self.threads)
+        return ppocr.Models(ppocr.Detector(det, box_thresh=self.box_thresh), ppocr.Recognizer(rec))
 
     def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         """Text cells (4 corners, in ``image``'s pixels) found on a copy at
@@ -346,10 +238,7 @@ class RapidOcrEngine:
         h, w = image.shape[:2]
         f = min(1.0, self.det_side / float(max(h, w)))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
-        det = self.engine._load_det_model()(_as_bgr(small))
-        if det.boxes is None or len(det.boxes) == 0:
-            return []
-        return [np.asarray(q, dtype=np.float32) / f for q in det.boxes]
+        return [q / f for q in self.engine.det(_as_bgr(small))]
 
     def _raw(self, image: np.ndarray) -> list[OcrLine]:
         """Detect on a reduced copy, recognise crops cut from the
@@ -379,13 +268,8 @@ class RapidOcrEngine:
             boxes.append(tuple(min(max(v, 0.0), lim) for v, lim in zip(box, (w, h, w, h))))
         if not crops:
             return []
-        rec = self.engine.recognize_txt(crops)
-        out = []
-        for box, txt, score in zip(boxes, rec.txts or (), rec.scores or ()):
-            if not str(txt).strip() or float(score) < self.text_score:
-                continue
-            out.append(OcrLine(str(txt), box, float(score)))
-        return out
+        return [OcrLine(txt, box, score) for box, (txt, score) in zip(boxes, self.engine.rec(crops))
+                if txt.strip() and score >= self.text_score]
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         if image.ndim == 3 and image.shape[2] == 4:
@@ -403,8 +287,7 @@ class RapidOcrEngine:
     def rec_scores(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         if not crops:
             return []
-        res = self.engine.recognize_txt([rec_input(_as_bgr(c)) for c in crops])
-        return list(zip(res.txts or (), res.scores or ()))
+        return self.engine.rec([rec_input(_as_bgr(c)) for c in crops])
 
 
 class TesseractEngine:
@@ -531,7 +414,7 @@ def available_engines() -> list[str]:
 def _probe_engines() -> list[str]:
     out = []
     try:
-        import rapidocr  # noqa: F401
+        ppocr.model_path("det"), ppocr.model_path("rec")
         if any(_backend_installed(b) for b in BACKENDS):
             out.append("rapidocr")
     except ImportError:
