@@ -33,6 +33,9 @@ def test_event_dates_ranges_and_vague_dates():
 def test_split_units_keeps_brackets():
     assert split_units("局领导，机关各处（室）、局属各单位。") == ["局领导", "机关各处（室）", "局属各单位"]
     assert split_units("各县（市、区）发展和改革局；省直各部门") == ["各县（市、区）发展和改革局", "省直各部门"]
+    # a label's colon that OCR put at the end of a list (报：... read as ...市教育局：。)
+    assert split_units("县委办公室，市教育局：。") == ["县委办公室", "市教育局"]
+    assert split_units("：县委办公室，：") == ["县委办公室"]
 
 
 def test_text_layer_verdict():

@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 4
+VERSION = 5   # 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -58,7 +58,8 @@ def split_units(text: str) -> list[str]:
         pieces = _split_outside_brackets(item, "、")
         if len(pieces) > 1 and not all(UNIT_END.search(p) for p in pieces):
             pieces = [item]
-        out += [p for p in pieces if p not in out]
+        pieces = [p.strip(":：") for p in pieces]       # 市教育局：。 (a label's colon misplaced by OCR)
+        out += [p for p in pieces if p and p not in out]
     return out
 
 
