@@ -251,6 +251,12 @@ def test_tesseract_read_page(tmp_path, page):
     ("ＧＤＰ增长１２％", "GDP增长12%"),
     ("省 机 关 事 务", "省机关事务"),
     ("Wi-Fi 覆盖", "Wi-Fi 覆盖"),
+    ("的标准<红旗>七月份", "的标准〈红旗〉七月份"),
+    ("读<<人民日报>>社论", "读《人民日报》社论"),
+    ("如果a<b，则c>d", "如果a<b，则c>d"),
+    ("x<5 and y>3", "x<5 and y>3"),
+    ("左派。一完一<抄于清华>", "左派。—完—〈抄于清华〉"),
+    ("统一完一个", "统一完一个"),
 ])
 def test_normalize_text(raw, want):
     assert engines.normalize_text(raw) == want

@@ -72,7 +72,8 @@ def normalize_text(text: str) -> str:
       stay as printed;
     * ASCII , : ; ! ? next to Han -> full-width (not 9:30, 1,200); ``"``
       pairs -> “ ”; 丶 -> 、; · between Han -> 、; ``.`` after Han -> 。;
-      ``+`` between Han -> ＋; brackets: see ``_fix_brackets``;
+      ``+`` between Han -> ＋; brackets: see ``_fix_brackets``; ``<...>``
+      round Han -> 〈...〉 (``<<...>>`` -> 《...》); 一完一 -> —完—;
     * a leading · . 。 ， 、 (a speck: Chinese lines never start with closing
       punctuation) is dropped, spaces between Han removed;
     * dashes: page numbers ``- 2 -`` / ``一 2 一`` -> ``— 2 —``; a leading run
@@ -128,6 +129,13 @@ def normalize_text(text: str) -> str:
     # bulletin, printed （2）; N° / Nº before digits is the numero sign №
     t = re.sub(r"^[(（](\d{1,4})[)）]$", "（\\1）", t)
     t = re.sub(r"(?:^No|N[°º˚]) ?(?=\d)", "№ ", t)
+    # angle brackets round Han are title marks the recognisers read as ASCII
+    # (<红旗> for 〈红旗〉, <<人民日报>> for 《人民日报》); a comparison (x<5) holds no Han
+    # (a title holds no clause punctuation: a<b，则c>d stays)
+    t = re.sub(f"<<([^<>，。；]*[{_HAN}][^<>，。；]*)>>", "《\\1》", t)
+    t = re.sub(f"<([^<>，。；]*[{_HAN}][^<>，。；]*)>", "〈\\1〉", t)
+    # the end mark —完— read with 一 for its dashes (一完一 is no word)
+    t = re.sub(f"(?<![{_HAN}])[{_DASHES}]完[{_DASHES}](?![{_HAN}])", "—完—", t)
     # ASCII double quotes in Chinese text -> “ ”
     if '"' in t and _HAN_RE.search(t):
         out, open_q = [], True
