@@ -72,11 +72,9 @@ class OpenVinoSession:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.request is None or (self.static and x.shape != self.shape):
             self.shape = self.request = None
-            model = self.model
             if self.static:
-                model = self.core.read_model(self.path)
-                model.reshape(list(x.shape))
-            self.request = self.core.compile_model(model, "CPU", self.config).create_infer_request()
+                self.model.reshape(list(x.shape))
+            self.request = self.core.compile_model(self.model, "CPU", self.config).create_infer_request()
             self.shape = x.shape
         self.request.infer([x])
         return self.request.get_output_tensor().data
