@@ -171,8 +171,9 @@ class Detector:
 
 
 def _min_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
-    """The minimum-area rectangle around ``contour`` as 4 corners (left pair
-    top first, then right pair bottom first), and its shorter side."""
+    """The minimum-area rectangle around ``contour`` as 4 corners, clockwise
+    from top-left (the two leftmost corners make the left side), and its
+    shorter side."""
     rect = cv2.minAreaRect(contour)
     pts = sorted(list(cv2.boxPoints(rect)), key=lambda p: p[0])
     left = (pts[0], pts[1]) if pts[1][1] > pts[0][1] else (pts[1], pts[0])
