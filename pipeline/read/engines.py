@@ -144,6 +144,11 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bounds(quad: np.ndarray) -> tuple[float, float, float, float]:
+    """The axis-aligned box ``(x0, top, x1, bottom)`` round a detector cell."""
+    return (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
+
+
 def rec_input(crop: np.ndarray) -> np.ndarray:
     """A line crop (grey or BGR) scaled to the recogniser's height, padded on
     the right with its own paper colour to the next REC_WIDTH_STEP (see
@@ -251,7 +256,7 @@ class RapidOcrEngine:
             return []
         crops, boxes = [], []
         for q in quads:
-            box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+            box = _bounds(q)
             if self.pad:
                 # widen the box along its baseline: end punctuation (。，、)
                 # and the colon of 报： sit at the cell's edge and get clipped
@@ -281,13 +286,12 @@ class RapidOcrEngine:
 
     # --- helpers for orientation detection
     def detect_boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
-        return [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
-                for q in self._detect(image)]
+        return [_bounds(q) for q in self._detect(image)]
 
     def rec_scores(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         if not crops:
             return []
-        return self.engine.rec([rec_input(_as_bgr(c)) for c in crops])
+        return self.engine.rec([rec_input(c) for c in crops])
 
 
 class TesseractEngine:
@@ -414,9 +418,8 @@ def available_engines() -> list[str]:
 def _probe_engines() -> list[str]:
     out = []
     try:
-        ppocr.model_path("det"), ppocr.model_path("rec")
-        if any(_backend_installed(b) for b in BACKENDS):
-            out.append("rapidocr")
+        RapidOcrEngine()        # checks the models and a backend; loads nothing yet
+        out.append("rapidocr")
     except ImportError:
         pass
     try:

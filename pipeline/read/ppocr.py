@@ -162,8 +162,8 @@ class Detector:
             points[:, 0] = np.clip(np.round(points[:, 0] / width * dest_w), 0, dest_w)
             points[:, 1] = np.clip(np.round(points[:, 1] / height * dest_h), 0, dest_h)
             quad = _clockwise(points.astype(np.int32))
-            quad[:, 0] = np.clip(quad[:, 0], 0, dest_w - 1).astype(np.int32)
-            quad[:, 1] = np.clip(quad[:, 1], 0, dest_h - 1).astype(np.int32)
+            quad[:, 0] = np.clip(quad[:, 0], 0, dest_w - 1)     # clipped again after ordering, as
+            quad[:, 1] = np.clip(quad[:, 1], 0, dest_h - 1)     # rapidocr does (ties sort alike)
             if int(np.linalg.norm(quad[0] - quad[1])) <= 3 or int(np.linalg.norm(quad[0] - quad[3])) <= 3:
                 continue
             out.append(quad)

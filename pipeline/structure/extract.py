@@ -58,7 +58,9 @@ def split_units(text: str) -> list[str]:
         pieces = _split_outside_brackets(item, "、")
         if len(pieces) > 1 and not all(UNIT_END.search(p) for p in pieces):
             pieces = [item]
-        pieces = [p.strip(":：") for p in pieces]       # 市教育局：。 (a label's colon misplaced by OCR)
+        # a colon at either end is a label's (主送：, a 主送 line ending 各单位：, or
+        # one OCR moved: 市教育局：。), never part of a unit's name
+        pieces = [p.strip(":：") for p in pieces]
         out += [p for p in pieces if p and p not in out]
     return out
 
@@ -117,7 +119,7 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         if b.role == Role.DOC_NO and meta.doc_no is None:
             meta.doc_no = doc_number(b.text)
     recipients = [u for b in blocks if b.role == Role.RECIPIENTS
-                  for u in split_units(re.sub(r"[:：]\s*$", "", b.text.strip()))]
+                  for u in split_units(b.text)]
     signed = _signature(meta, [b for b in blocks if b.role == Role.SIGNATURE])
     printed_by = _footer(meta, [b for b in blocks if b.role == Role.FOOTER], has_recipients=bool(recipients))
     meta.recipients = recipients + [u for u in meta.recipients if u not in recipients]
@@ -204,7 +206,7 @@ def _footer(meta: IssueMeta, footer: list[Block], has_recipients: bool = False):
                     lists["主送"] += split_units(t)
                 continue
         key = re.sub(r"\s+", "", m.group(1))
-        value = t[m.end():].lstrip(":：")
+        value = t[m.end():]
         if key in ("信息公开选项", "公开属性", "公开方式"):
             meta.disclosure = re.sub(r"\s+", "", value).strip("：:。.，,·") or None
         elif key in ("抄送", "抄报"):
