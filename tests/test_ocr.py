@@ -80,6 +80,29 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert text_of(ort.recognize(page)) == text_of(lines)
 
 
+def test_logits_sessions_decode_as_the_whole_models(page):
+    """With the models' last sigmoid/softmax cut off (``logits=True``), the
+    detector finds the same cells and the recogniser the same text with the
+    same confidences (to rounding) as the whole models on OpenVINO."""
+    cfg = {"INFERENCE_NUM_THREADS": 1}
+    whole = [ppocr.OpenVinoSession(ppocr.model_path(t), cfg) for t in ("det", "rec")]
+    cut = [ppocr.OpenVinoSession(ppocr.model_path(t), cfg, logits=True) for t in ("det", "rec")]
+    assert not any(s.logits for s in whole) and all(s.logits for s in cut)
+    ends = [s.model.get_results()[0].input_value(0).get_node().get_type_name() for s in whole + cut]
+    assert ends[:2] == ["Sigmoid", "Softmax"] and not {"Sigmoid", "Softmax"} & set(ends[2:])
+    h, w = page.shape[:2]
+    tilted = cv2.warpAffine(page, cv2.getRotationMatrix2D((w / 2, h / 2), 3, 1.0), (w, h),
+                            borderValue=(255, 255, 255))
+    for img in (page, tilted):
+        want = ppocr.Detector(whole[0], box_thresh=0.3)(img)
+        got = ppocr.Detector(cut[0], box_thresh=0.3)(img)
+        assert len(got) == len(want) >= 3 and all(np.array_equal(g, x) for g, x in zip(got, want))
+        crops = [engines.rec_input(engines.crop_quad(img, q)) for q in got]
+        ref, mine = ppocr.Recognizer(whole[1])(crops), ppocr.Recognizer(cut[1])(crops)
+        assert [t for t, _ in mine] == [t for t, _ in ref]
+        assert np.allclose([s for _, s in mine], [s for _, s in ref], atol=0.01)
+
+
 def test_ppocr_cells_and_text_are_rapidocrs(page):
     """pipeline.read.ppocr runs the bundled PP-OCR models without rapidocr's
     wrapper: on the same backend (onnxruntime, rapidocr's default) its cells

@@ -229,8 +229,8 @@ class RapidOcrEngine:
                   # workers on 2 cores shared one core for inference (0.64
                   # pages/s; unpinned see bench/bench_batch.py)
                   "ENABLE_CPU_PINNING": False}
-            det = ppocr.OpenVinoSession(ppocr.model_path("det"), ov, static=True)
-            rec = ppocr.OpenVinoSession(ppocr.model_path("rec"), ov)
+            det = ppocr.OpenVinoSession(ppocr.model_path("det"), ov, static=True, logits=True)
+            rec = ppocr.OpenVinoSession(ppocr.model_path("rec"), ov, logits=True)
         else:
             det = ppocr.OrtSession(ppocr.model_path("det"), self.threads)
             rec = ppocr.OrtSession(ppocr.model_path("rec"), self.threads)
