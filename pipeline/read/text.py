@@ -16,7 +16,7 @@ from pipeline.read.imaging import RASTER_MAX_PIXELS, raster_dpi
 from pipeline.models import Document, Line, Page, PageSource
 from pipeline.read.limits import one_line, printable
 
-VERSION = 10   # 10: <...> round Han read as the title marks 〈...〉 / 《...》, 一完一 as —完—; 9: scans in PDFs rendered and cleaned at their own dpi, scaled up to the reading dpi after; 8: short OCR lines sized by ink height; 7: detection on a 1600 px copy, lines recognised one at a time padded to 64 px, faster clean-up (skew, show-through); 6: OCR line sizes from pitch decided here (layout no longer re-estimates); 5: OCR speck clean-up moved here from layout; 4: a quote read twice (alone and in its line) dropped; 2: stacked lines of a joint masthead kept apart; 3: photos (show-through, dpi estimate, regions)
+VERSION = 11   # 11: OpenVINO models without their last sigmoid/softmax (f32 scores: a near-tie may read otherwise); 10: <...> round Han read as the title marks 〈...〉 / 《...》, 一完一 as —完—; 9: scans in PDFs rendered and cleaned at their own dpi, scaled up to the reading dpi after; 8: short OCR lines sized by ink height; 7: detection on a 1600 px copy, lines recognised one at a time padded to 64 px, faster clean-up (skew, show-through); 6: OCR line sizes from pitch decided here (layout no longer re-estimates); 5: OCR speck clean-up moved here from layout; 4: a quote read twice (alone and in its line) dropped; 2: stacked lines of a joint masthead kept apart; 3: photos (show-through, dpi estimate, regions)
 
 # Font-name fragments of heading faces (黑体, 小标宋, bold cuts).
 _HEADING_FONT = re.compile(r"bold|black|heavy|hei|zenhei|simhei|xbs|xiaobiaosong|biaosong|黑|宋体-粗|medium",
