@@ -80,6 +80,25 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert text_of(ort.recognize(page)) == text_of(lines)
 
 
+def test_photos_are_detected_on_a_larger_copy_than_scans(tmp_path, monkeypatch):
+    """A page image whose dpi is recorded (a scan) is detected on a copy
+    DET_SIDE px long; one without (a camera photo) on a PHOTO_DET_SIDE copy."""
+    eng = engines.RapidOcrEngine(threads=1)
+    assert eng.det_side == engines.DET_SIDE < eng.photo_det_side == engines.PHOTO_DET_SIDE
+    im = bgr(render(LINES * 8, size=60, width=2400))        # 2400 x ~2600 px
+    sides = []
+    det = eng.engine.det
+    monkeypatch.setattr(eng.engine, "det", lambda img: sides.append(max(img.shape[:2])) or det(img))
+    scan = ocr.read_page(save(tmp_path, im, "scan.png", dpi=300), engine=eng)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(cv2.cvtColor(im, cv2.COLOR_BGR2RGB)).save(path)        # no dpi recorded
+    snap = ocr.read_page(PageSource(page_no=1, path=str(path), index=0, kind="image", needs_ocr=True),
+                         engine=eng)
+    assert sides == [engines.DET_SIDE, engines.PHOTO_DET_SIDE]
+    assert cer(text_of(scan.lines), "".join(LINES * 8)) <= 0.05
+    assert cer(text_of(snap.lines), "".join(LINES * 8)) <= 0.05
+
+
 def test_logits_sessions_decode_as_the_whole_models(page):
     """With the models' last sigmoid/softmax cut off (``logits=True``), the
     detector finds the same cells and the recogniser the same text with the
