@@ -87,7 +87,7 @@ class OpenVinoSession:
                 self.model.reshape(list(x.shape))
             self.request = self.core.compile_model(self.model, "CPU", self.config).create_infer_request()
             self.shape = x.shape
-        self.request.infer([x])
+        self.request.infer([x], share_inputs=True)      # read in place, not copied first
         return self.request.get_output_tensor().data
 
     def metadata(self, key: str) -> Optional[str]:
