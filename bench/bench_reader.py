@@ -1,7 +1,7 @@
 """Where a scanned page's CPU goes, and the CER it buys: the OCR reader on
 every dev and real scan page, one inference thread, in one process.
 
-usage: BULLETIN_OCR_THREADS=1 python bench/bench_reader.py [--engine rapidocr-openvino] [--det-side PX] [--photo-det-side PX]
+usage: BULLETIN_OCR_THREADS=1 python bench/bench_reader.py [--engine rapidocr-openvino] [--det-side PX]
            [--corpus-root /work/shared/corpus] [--sets mild,hard,real]
 
 Prints CPU-s a page for the whole read (``read_page``) and for its parts:
@@ -54,14 +54,12 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus-root", default="/work/shared/corpus")
     ap.add_argument("--sets", default="mild,hard,real")
     ap.add_argument("--det-side", type=int, default=engines.DET_SIDE,
-                    help="detection resolution of scans, long side in px (default %(default)s)")
-    ap.add_argument("--photo-det-side", type=int, default=engines.PHOTO_DET_SIDE,
-                    help="detection resolution of camera photos (default %(default)s)")
+                    help="detection resolution, long side in px (default %(default)s)")
     args = ap.parse_args(argv)
     spent: collections.Counter = collections.Counter()
     eng = engines.get_engine(args.engine, threads=1)
     if hasattr(eng, "det_side"):
-        eng.det_side, eng.photo_det_side = args.det_side, args.photo_det_side
+        eng.det_side = args.det_side
     timed(imaging, "prepare", "clean-up", spent)
     timed(imaging, "load_page", "load", spent)
     spied = False

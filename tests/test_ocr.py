@@ -80,25 +80,6 @@ def test_openvino_detector_is_compiled_for_the_shape_it_meets(page):
     assert text_of(ort.recognize(page)) == text_of(lines)
 
 
-def test_photos_are_detected_on_a_larger_copy_than_scans(tmp_path, monkeypatch):
-    """A page image whose dpi is recorded (a scan) is detected on a copy
-    DET_SIDE px long; one without (a camera photo) on a PHOTO_DET_SIDE copy."""
-    eng = engines.RapidOcrEngine(threads=1)
-    assert eng.det_side == engines.DET_SIDE < eng.photo_det_side == engines.PHOTO_DET_SIDE
-    im = bgr(render(LINES * 8, size=60, width=2400))        # 2400 x ~2600 px
-    sides = []
-    det = eng.engine.det
-    monkeypatch.setattr(eng.engine, "det", lambda img: sides.append(max(img.shape[:2])) or det(img))
-    scan = ocr.read_page(save(tmp_path, im, "scan.png", dpi=300), engine=eng)
-    path = tmp_path / "photo.jpg"
-    Image.fromarray(cv2.cvtColor(im, cv2.COLOR_BGR2RGB)).save(path)        # no dpi recorded
-    snap = ocr.read_page(PageSource(page_no=1, path=str(path), index=0, kind="image", needs_ocr=True),
-                         engine=eng)
-    assert sides == [engines.DET_SIDE, engines.PHOTO_DET_SIDE]
-    assert cer(text_of(scan.lines), "".join(LINES * 8)) <= 0.05
-    assert cer(text_of(snap.lines), "".join(LINES * 8)) <= 0.05
-
-
 def test_logits_sessions_decode_as_the_whole_models(page):
     """With the models' last sigmoid/softmax cut off (``logits=True``), the
     detector finds the same cells and the recogniser the same text with the
@@ -332,3 +313,22 @@ def test_scan_in_pdf_cleaned_at_its_dpi_and_read_at_300(tmp_path):
     assert d / n < 0.05
     assert all(13 <= l.size <= 16 for l in page.lines)
     assert ocr.read_page(PageSource(1, str(png), kind="image"), engine="rapidocr").dpi == 200
+
+
+def test_pitch_sizes_keep_a_bold_headline_one_size():
+    """A long OCR line is sized by its character pitch; its box height only
+    caps it where the pitch is well above what the box says (a gap inside the
+    line). The two lines of a wrapped 20 pt headline, whose bold glyphs fill
+    a box 0.86 of the pitch, both come out 20 pt; a body line keeps its 16 pt;
+    a line whose pitch is doubled by a gap is sized by its box."""
+    from pipeline.models import Line
+    body = "为加强对全省公务用车管理工作的指导，进一步提升公务出"     # 26 characters
+    lines = [Line("省机关事务管理局", (222.6, 215.2, 382.6, 235.2), 8, 20.0),
+             Line("启动公务用车管理专项领域示范点建设", (134.2, 247.8, 472.5, 265.0), 8, 17.2),
+             Line(body, (78.4, 286.8, 78.4 + 26 * 16.0, 302.8), 8, 15.8),
+             Line(body, (78.4, 315.2, 78.4 + 26 * 16.0, 331.2), 8, 15.8),
+             Line("云溪县教育局2023年3月15日", (78.4, 400.0, 526.0, 416.0), 8, 15.8)]
+    sizes = [l.size for l in ocr.pitch_sizes(lines)]
+    assert sizes[0] == pytest.approx(20.0, abs=0.1) and sizes[1] == pytest.approx(19.9, abs=0.1)
+    assert sizes[2] == sizes[3] == pytest.approx(16.0, abs=0.1)
+    assert sizes[4] == pytest.approx(16.0, abs=0.1)             # the box's 16 pt

@@ -1,9 +1,8 @@
 """OCR of scanned pages behind a narrow engine interface.
 
 An engine (in the spirit of OCRmyPDF's plugins) is anything with ``name``,
-``version`` and ``recognize(image, photo=False) -> list[OcrLine]``; boxes
-are pixel ``(x0, top, x1, bottom)`` in the image given; ``photo`` says the
-page is a camera photo rather than a scan (an engine may look harder).  Two engines ship:
+``version`` and ``recognize(image) -> list[OcrLine]``; boxes are pixel
+``(x0, top, x1, bottom)`` in the image given.  Two engines ship:
 
 * ``RapidOcrEngine`` - the PP-OCR det/rec models the rapidocr 3.x wheel
   ships, run by :mod:`pipeline.read.ppocr` on OpenVINO or onnxruntime, no
@@ -50,7 +49,7 @@ class OcrEngine(Protocol):
     name: str
     version: str
 
-    def recognize(self, image: np.ndarray, photo: bool = False) -> list[OcrLine]:
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
         ...
 
 
@@ -78,16 +77,13 @@ BACKENDS = ("openvino", "onnxruntime")
 _INHERITED: list = []        # models a forked worker inherited (see RapidOcrEngine._drop)
 
 # Detection resolution (long side, px). The detector finds text lines, it
-# does not read them: a scan is detected on a copy 1280 px long, a camera
-# photo (blur, uneven light) on one 1600 px long.  bench/bench_reader.py
-# --det-side, the 47 dev and real scan pages, page CER mild / hard / real and
-# detection CPU-s a page: 1600 px 0.13 / 1.44 / 2.31%, 0.39 s; 1408 px
-# 0.19 / 1.44 / 2.51%, 0.31 s; 1280 px 0.09 / 1.35 / 2.71%, 0.25 s.  The
-# scans lose nothing at 1280 px (their lines are 24-26 px high there), the
-# photos lose characters (real05 2 -> 4 errors, real06 20 -> 22), as they
-# did at 136 dpi (1214 px: the № of a serial number lost).
-DET_SIDE = 1280
-PHOTO_DET_SIDE = 1600
+# does not read them: detecting on a copy 1600 px long instead of 2000 cut
+# detection CPU by a third with the same CER. Smaller copies lose characters
+# on the real photos (bench/bench_reader.py, the 47 dev and real scan pages,
+# page CER mild / hard / real): 1600 px 0.13 / 1.47 / 2.91%, 1408 px
+# 0.18 / 1.43 / 3.11%, 1280 px 0.09 / 1.40 / 3.31%; and so did 136 dpi on
+# the real photos (1214 px: the № of a serial number lost).
+DET_SIDE = 1600
 
 # Recognition, one line at a time, its width (at the model's 48 px height)
 # padded with paper to a multiple of REC_WIDTH_STEP: the runtime then meets a
@@ -181,7 +177,7 @@ class RapidOcrEngine:
 
     def __init__(self, threads: Optional[int] = None, det_side: int = DET_SIDE,
                  text_score: float = 0.5, box_thresh: float = 0.3, pad: float = 0.3,
-                 backend: Optional[str] = None, photo_det_side: int = PHOTO_DET_SIDE):
+                 backend: Optional[str] = None):
         for task in ("det", "rec"):
             ppocr.model_path(task)      # ImportError -> engine unavailable
         if backend is None:
@@ -194,7 +190,7 @@ class RapidOcrEngine:
             raise ImportError(f"{backend} is not installed")
         self.backend = backend
         self.threads = int(threads) if threads else default_threads()
-        self.det_side, self.photo_det_side = det_side, photo_det_side
+        self.det_side = det_side
         self.box_thresh = box_thresh
         self.pad = pad
         self.text_score = text_score
@@ -240,22 +236,22 @@ class RapidOcrEngine:
             rec = ppocr.OrtSession(ppocr.model_path("rec"), self.threads)
         return ppocr.Models(ppocr.Detector(det, box_thresh=self.box_thresh), ppocr.Recognizer(rec))
 
-    def _detect(self, image: np.ndarray, photo: bool = False) -> list[np.ndarray]:
+    def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         """Text cells (4 corners, in ``image``'s pixels) found on a copy at
-        most ``det_side`` (a photo: ``photo_det_side``) px long, reduced
-        while still grey (a third of the pixels of BGR)."""
+        most ``det_side`` px long, reduced while still grey (a third of the
+        pixels of BGR)."""
         h, w = image.shape[:2]
-        f = min(1.0, (self.photo_det_side if photo else self.det_side) / float(max(h, w)))
+        f = min(1.0, self.det_side / float(max(h, w)))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
         return [q / f for q in self.engine.det(_as_bgr(small))]
 
-    def _raw(self, image: np.ndarray, photo: bool = False) -> list[OcrLine]:
+    def _raw(self, image: np.ndarray) -> list[OcrLine]:
         """Detect on a reduced copy, recognise crops cut from the
         full-resolution image (recognition of blurred 200 dpi scans gains
         from every pixel). Grey images stay grey until each line's crop is
         scaled: a third of the pixels to resize and warp."""
         h, w = image.shape[:2]
-        quads = self._detect(image, photo)
+        quads = self._detect(image)
         if not quads:
             return []
         crops, boxes = [], []
@@ -280,10 +276,10 @@ class RapidOcrEngine:
         return [OcrLine(txt, box, score) for box, (txt, score) in zip(boxes, self.engine.rec(crops))
                 if txt.strip() and score >= self.text_score]
 
-    def recognize(self, image: np.ndarray, photo: bool = False) -> list[OcrLine]:
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
         if image.ndim == 3 and image.shape[2] == 4:
             image = _as_bgr(image)
-        lines = group_lines(self._raw(image, photo))
+        lines = group_lines(self._raw(image))
         for ln in lines:
             ln.text = normalize_text(ln.text)
         return [ln for ln in lines if ln.text]
@@ -319,7 +315,7 @@ class TesseractEngine:
             raise ImportError(f"tesseract language {lang} not installed")
         self.version = f"tesseract {v} {lang} psm {psm}"
 
-    def recognize(self, image: np.ndarray, photo: bool = False) -> list[OcrLine]:
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         data = self._pt.image_to_data(
             gray, lang=self.lang,

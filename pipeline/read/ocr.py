@@ -119,11 +119,9 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     """OCR one page: load -> prepare -> recognize -> ``models.Page`` in points."""
     eng = engine if not isinstance(engine, str) else get_engine(engine)
     image, dpi_used, known = imaging.load_page(source, dpi=dpi)
-    camera = False
     if source.kind != "pdf":
         # photos and dataset page images: no dpi, or a camera's 72
-        measured, _ = photo.dpi_from_text(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dpi_used, known)
-        camera, dpi_used = not known or measured != dpi_used, measured
+        dpi_used, _ = photo.dpi_from_text(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dpi_used, known)
     denoise = bool(getattr(eng, "denoise", False))
     # a scan in a PDF was rendered at its own dpi (imaging.load_page)
     read_dpi = dpi if source.kind == "pdf" else 0
@@ -136,13 +134,13 @@ def read_page(source: PageSource, engine="auto", dpi: int = 300,
     # orientation when the result looks wrong (few/low-confidence lines or
     # tall detector boxes).  A turned page is then prepared and read again.
     gray, info, read_at = cleaned()
-    ocr_lines = _recognize(eng, gray, read_at, camera)
+    ocr_lines = _recognize(eng, gray, read_at)
     if _suspect_orientation(ocr_lines) or orient.orientation_projection(gray, read_at)[0] == 90:
         rot, method = orient.detect_orientation(gray, read_at)
         if rot:
             gray, info, read_at = cleaned(rot)
             info["orientation_method"] = method
-            ocr_lines = _recognize(eng, gray, read_at, camera)
+            ocr_lines = _recognize(eng, gray, read_at)
     image = None        # free the page as loaded
     dpi_used = read_at
     red = info.get("red_mask")
@@ -192,6 +190,12 @@ FAINT_LINE_GAP = 90    # grey levels: a line whose ink is this much lighter than
 
 
 PITCH_MIN_CHARS = 8     # characters a line needs for its pitch to tell its size
+# A long line's pitch is its size unless it is this much above what its box
+# height says (box height x the page's pitch/box ratio): then a gap inside
+# the line (单位 ... date) inflates it, and the box tells the size. A bold
+# headline's box is only 0.86 of its pitch (a 20 pt 省机关事务管理局 / 启动…
+# pair measured 20.0 and 17.1 by min(pitch, box) and was cut in two).
+PITCH_SLACK = 1.2
 
 
 def _advance(text: str) -> float:
@@ -224,7 +228,8 @@ def pitch_sizes(lines: list[Line]) -> list[Line]:
     out = []
     for l, is_long, pitch, h in rows:
         if is_long:
-            size = min(pitch, h)    # min(): a gap inside the line (单位 ... date) inflates the pitch
+            # a pitch well above the box's estimate: a gap inside the line
+            size = pitch if pitch <= h * r * PITCH_SLACK else h * r
         elif r_ink and l.size > 0:
             # a short line: its ink height (measured in pixels, whatever the
             # detector's box) scaled as the page's long lines scale: a box
@@ -270,10 +275,8 @@ def _upscale(clean: np.ndarray, dpi: float, target: float, at_most: float = floa
                         (imaging.RASTER_MAX_PIXELS / max(1, clean.shape[0] * clean.shape[1])) ** 0.5))
 
 
-def _recognize(eng, clean: np.ndarray, dpi: int, camera: bool = False) -> list[OcrLine]:
-    """Run the engine, upscaling first for engines that want a minimum dpi;
-    ``camera``: the page is a photo (its dpi was not recorded, or not
-    believed), not a scan."""
+def _recognize(eng, clean: np.ndarray, dpi: int) -> list[OcrLine]:
+    """Run the engine, upscaling first for engines that want a minimum dpi."""
     min_dpi = int(getattr(eng, "min_dpi", 0) or 0)
     f = _upscale(clean, dpi, min_dpi)
     if min_dpi and dpi < min_dpi * 0.9 and f > 1.1:
@@ -282,11 +285,11 @@ def _recognize(eng, clean: np.ndarray, dpi: int, camera: bool = False) -> list[O
         # the edge off JPEG noise and specks (tesseract on dev hard scans,
         # 7 pages: none 14%, 3x3 10.8%, 5x5 9.3% CER; 400 dpi was worse)
         up = cv2.medianBlur(up, 5)
-        lines = eng.recognize(up, photo=camera)
+        lines = eng.recognize(up)
         for ln in lines:
             ln.box = tuple(v / f for v in ln.box)
         return lines
-    return eng.recognize(clean, photo=camera)
+    return eng.recognize(clean)
 
 
 UPSCALE_MAX = 3.0     # a scan of under 100 dpi gains nothing from more made-up pixels
