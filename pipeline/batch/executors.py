@@ -24,9 +24,10 @@ WORKER_MEMORY = 1.2 * 2**30    # bytes a worker may need at its peak (measured 7
 def default_workers() -> int:
     """Worker processes for ``bulletin run`` when not given: one per core, as
     many as the available memory holds (WORKER_MEMORY each), at least one.
-    On 2 cores, 2 workers x 1 thread read scans as fast as 1 worker x 2
-    threads (0.97 against 0.96 s a page, bench/bench_batch.py, 24 mild
-    300 dpi pages) and born-digital documents 1.65x as fast."""
+    On 2 cores, 2 workers x 1 thread read scans faster than 1 worker x 2
+    threads (0.70-0.73 against 0.88-0.93 s a page, bench/bench_batch.py,
+    24 mild scan pages, two rounds) and born-digital documents 1.7-2.1x as
+    fast."""
     n = cores()
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
