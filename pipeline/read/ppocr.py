@@ -154,6 +154,10 @@ class Detector:
         self.thresh, self.box_thresh = thresh, box_thresh
         self.unclip_ratio, self.max_candidates, self.min_side = unclip_ratio, max_candidates, min_side
         self.min_size = 3
+        # a session returning logits is thresholded at the logit of thresh:
+        # sigmoid(x) > t  <=>  x > log(t / (1 - t))
+        self.logits = bool(getattr(session, "logits", False))
+        self.cut = float(np.log(thresh / (1 - thresh))) if self.logits else thresh
 
     def input(self, image: np.ndarray) -> Optional[np.ndarray]:
         h, w = image.shape[:2]
@@ -168,22 +172,17 @@ class Detector:
         if blob is None:
             return []
         score = self.session(blob)[0, 0]
-        logits = getattr(self.session, "logits", False)
-        # sigmoid(x) > t  <=>  x > log(t / (1 - t))
-        cut = float(np.log(self.thresh / (1 - self.thresh))) if logits else self.thresh
-        mask = cv2.dilate((score > cut).astype(np.uint8), np.ones((2, 2), np.uint8))
+        mask = cv2.dilate((score > self.cut).astype(np.uint8), np.ones((2, 2), np.uint8))
         h, w = image.shape[:2]
-        cells = self.cells(score, mask, w, h, logits)
-        return _reading_order(cells)
+        return _reading_order(self.cells(score, mask, w, h))
 
-    def cells(self, prob: np.ndarray, mask: np.ndarray, dest_w: int, dest_h: int,
-              logits: bool = False) -> list[np.ndarray]:
+    def cells(self, score: np.ndarray, mask: np.ndarray, dest_w: int, dest_h: int) -> list[np.ndarray]:
         height, width = mask.shape
         contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         out = []
         for contour in contours[:self.max_candidates]:
             points, side = _min_box(contour)
-            if side < self.min_size or _mean_inside(prob, points, logits) < self.box_thresh:
+            if side < self.min_size or _mean_inside(score, points, self.logits) < self.box_thresh:
                 continue
             points, side = _min_box(_unclip(points, self.unclip_ratio))
             if side < self.min_size + 2:
@@ -210,16 +209,16 @@ def _min_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
     return np.array([left[0], right[0], right[1], left[1]]), min(rect[1])
 
 
-def _mean_inside(prob: np.ndarray, quad: np.ndarray, logits: bool = False) -> float:
+def _mean_inside(score: np.ndarray, quad: np.ndarray, logits: bool = False) -> float:
     """Mean probability inside ``quad`` (the detector's "fast" box score);
-    ``logits``: ``prob`` holds scores before the sigmoid."""
-    h, w = prob.shape[:2]
+    ``logits``: ``score`` holds the map before the sigmoid."""
+    h, w = score.shape[:2]
     x0, y0 = (int(np.clip(np.floor(quad[:, i].min()), 0, lim - 1)) for i, lim in ((0, w), (1, h)))
     x1, y1 = (int(np.clip(np.ceil(quad[:, i].max()), 0, lim - 1)) for i, lim in ((0, w), (1, h)))
     mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
     shifted = quad - np.array([x0, y0], dtype=quad.dtype)
     cv2.fillPoly(mask, shifted.reshape(1, -1, 2).astype(np.int32), 1)
-    region = prob[y0:y1 + 1, x0:x1 + 1]
+    region = score[y0:y1 + 1, x0:x1 + 1]
     if logits:
         region = 1.0 / (1.0 + cv2.exp(-region))
     return cv2.mean(region, mask)[0]
@@ -282,6 +281,7 @@ class Recognizer:
             characters = text.splitlines()
         self.characters = ["blank", *characters, " "]
         self.height, self.min_width = height, min_width
+        self.logits = bool(getattr(session, "logits", False))
 
     def input(self, line: np.ndarray) -> np.ndarray:
         h, w = line.shape[:2]
@@ -297,19 +297,19 @@ class Recognizer:
     def __call__(self, lines: list[np.ndarray]) -> list[tuple[str, float]]:
         return [self.decode(self.session(self.input(line))[0]) for line in lines]
 
-    def decode(self, probs: np.ndarray) -> tuple[str, float]:
-        """``probs``: one line's classes by column (the softmax's output, or
-        the scores before it when the session returns ``logits``)."""
-        idx = probs.argmax(axis=1)
+    def decode(self, scores: np.ndarray) -> tuple[str, float]:
+        """``scores``: one line's classes by column (the softmax's output, or
+        the logits before it when the session returns ``logits``)."""
+        idx = scores.argmax(axis=1)
         keep = idx != 0
         keep[1:] &= idx[1:] != idx[:-1]
         if not keep.any():
             return "", 0.0
         cols = np.flatnonzero(keep)
-        top = probs[cols, idx[keep]]
-        if getattr(self.session, "logits", False):
+        top = scores[cols, idx[keep]]
+        if self.logits:
             # softmax of the kept columns' top class: 1 / sum(exp(x - x_top))
-            top = 1.0 / np.exp(probs[cols] - top[:, None]).sum(axis=1, dtype=np.float64)
+            top = 1.0 / np.exp(scores[cols] - top[:, None]).sum(axis=1, dtype=np.float64)
         conf = [round(p, 5) for p in top.tolist()]
         return "".join(self.characters[i] for i in idx[keep]), float(np.mean(conf).round(5))
 
