@@ -110,14 +110,18 @@ def _spread(values: list[float]) -> str:
     return f"x{statistics.median(values):.2f}" + (f" ({values[0]:.2f}-{values[-1]:.2f})" if len(values) > 1 else "")
 
 
+def _self_cmd(args, tmp: Path, workers: int, *extra: str) -> list[str]:
+    """This script run in a fresh process for one configuration (``--one``)."""
+    return [sys.executable, __file__, "--dir", str(tmp), "--engine", args.engine,
+            "--scan-dpi", str(args.scan_dpi), "--one", str(workers), *extra]
+
+
 def run_config(args, tmp: Path, workers: int, opts: RunOptions, digital_dir: Path, scan_dir: Path,
                rnd) -> dict:
     """One configuration in a fresh process, its figures printed."""
     shutil.rmtree(Path(opts.db_path).parent, ignore_errors=True)
-    cmd = [sys.executable, __file__, "--dir", str(tmp), "--engine", args.engine,
-           "--scan-dpi", str(args.scan_dpi), "--one", str(workers)]
     st = _steal()
-    cp = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT))
+    cp = subprocess.run(_self_cmd(args, tmp, workers), capture_output=True, text=True, cwd=str(ROOT))
     assert cp.returncode == 0, cp.stderr[-2000:]
     r = json.loads(cp.stdout.strip().splitlines()[-1])
     total_s = r["digital_s"] + r["scan_s"]
@@ -158,8 +162,7 @@ def ceiling(args, tmp: Path) -> str:
     each run slower than one (a host core's other hyperthread, memory
     bandwidth), and ``--workers 2`` cannot beat this figure."""
     def cmd(part, tag):
-        return [sys.executable, __file__, "--dir", str(tmp), "--engine", args.engine,
-                "--scan-dpi", str(args.scan_dpi), "--one", "1", "--part", part, "--tag", tag]
+        return _self_cmd(args, tmp, 1, "--part", part, "--tag", tag)
 
     def result(proc) -> dict:
         out, err = proc.communicate()
