@@ -302,8 +302,10 @@ def _jieba_words(term: str) -> list[str]:
     if _JIEBA is None:
         import jieba
 
+        from pipeline.archive import jiebadict
+
         jieba.setLogLevel(logging.WARNING)
-        _JIEBA = jieba
+        _JIEBA = jiebadict.initialize(jieba.dt)
     words = [w for w in _JIEBA.cut(normalize(term)) if _compact(w)]
     long_ = [w for w in words if len(_compact(w)) > 1]
     return long_ if long_ else words

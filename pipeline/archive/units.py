@@ -15,6 +15,8 @@ from pipeline.lexicon import HAN, event_dates  # noqa: F401  (part of this modul
 import jieba
 import jieba.posseg as pseg
 
+from pipeline.archive import jiebadict
+
 jieba.setLogLevel(logging.WARNING)
 
 
@@ -36,8 +38,7 @@ class _Jieba:
 
     def _init(self):
         if self._jt is None:
-            jt = jieba.Tokenizer()
-            jt.initialize()
+            jt = jiebadict.initialize(jieba.Tokenizer())
             # the tag table jieba.posseg read at import (same dictionary),
             # shared, not copied (nothing else here tags with pseg.dt):
             # POSTokenizer(jt) would parse dict.txt again, 0.5 CPU-s and
