@@ -104,8 +104,8 @@ _JB = _Jieba()
 
 
 def warm() -> None:
-    """Load the tokenizer now (about 1 CPU-s): worker processes forked
-    afterwards share it instead of each loading its own."""
+    """Load the tokenizer now (0.35 CPU-s, see ``jiebadict``): worker
+    processes forked afterwards share it instead of each loading its own."""
     _JB._init()
 
 @dataclass
