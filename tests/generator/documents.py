@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from generator.pdf import (BLACK, BODY, BODY_BOTTOM, BODY_SIZE, HEI, LEFT, PAGE_H, PAGE_NO_BASELINE, PAGE_W,
-                           RED, RIGHT, _centered, _draw_runs, _Layout, _paragraph, _PLine, _Rule,
-                           _runs_from_chars, _text_width, register_fonts)
+from generator.pdf import (BLACK, BODY, BODY_BOTTOM, BODY_SIZE, HEI, LEFT, PAGE_H, PAGE_W, RED, RIGHT,
+                           _centered, _Layout, _paragraph, _PLine, _runs_from_chars, _text_width, draw_pages,
+                           register_fonts)
 from generator.spec import Heading, _para_text, cn_date
 
 OFFICIAL, BULLETIN, REPORT, OTHER = "official_document", "bulletin", "report", "other"
@@ -202,21 +202,7 @@ def render_document(spec: DocumentSpec, path: Union[str, os.PathLike]) -> dict:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     c = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=1, pageCompression=1)
-    for pno, items in enumerate(lay.pages, start=1):
-        for it in items:
-            if isinstance(it, _Rule):
-                c.setStrokeColorRGB(*it.color)
-                c.setLineWidth(it.width)
-                c.line(it.x0, PAGE_H - it.y, it.x1, PAGE_H - it.y)
-            elif it.segments:
-                for x, runs in it.segments:
-                    _draw_runs(c, x, it.baseline, runs, 0.0, False)
-            else:
-                _draw_runs(c, it.x, it.baseline, it.runs, it.charspace, it.bold_outline)
-        num = f"— {pno} —"
-        _draw_runs(c, (PAGE_W - _text_width(num, BODY, 14)) / 2, PAGE_NO_BASELINE,
-                   _runs_from_chars(_mix(num, BODY), 14), 0.0, False)
-        c.showPage()
+    draw_pages(c, lay)
     c.save()
     return document_truth(spec, lay, [{"file": path.name, "condition": "digital"}])
 

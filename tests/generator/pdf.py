@@ -511,6 +511,25 @@ def _draw_runs(c, x: float, baseline: float, runs, charspace: float, outline: bo
     c.restoreState()
 
 
+def draw_pages(c, lay: "_Layout") -> None:
+    """Draw every laid-out page on reportlab canvas ``c``, each with its — n — page number."""
+    for pno, items in enumerate(lay.pages, start=1):
+        for it in items:
+            if isinstance(it, _Rule):
+                c.setStrokeColorRGB(*it.color)
+                c.setLineWidth(it.width)
+                c.line(it.x0, PAGE_H - it.y, it.x1, PAGE_H - it.y)
+            elif it.segments:       # a line of separated parts (publisher | date, the 印发 line)
+                for x, runs in it.segments:
+                    _draw_runs(c, x, it.baseline, runs, 0.0, False)
+            else:
+                _draw_runs(c, it.x, it.baseline, it.runs, it.charspace, it.bold_outline)
+        num = f"— {pno} —"
+        _draw_runs(c, (PAGE_W - _text_width(num, BODY, 14)) / 2, PAGE_NO_BASELINE,
+                   _runs_from_chars([(ch, BODY) for ch in num], 14), 0.0, False)
+        c.showPage()
+
+
 def render_pdf(spec: BulletinSpec, path: Union[str, os.PathLike]) -> dict:
     """Lay out ``spec`` into a born-digital PDF at ``path``; return its truth dict."""
     from reportlab.pdfgen import canvas
@@ -521,24 +540,7 @@ def render_pdf(spec: BulletinSpec, path: Union[str, os.PathLike]) -> dict:
     c.setTitle(spec.title)
     c.setAuthor(spec.publisher)
     c.setCreator("bulletin-archive pipeline.generate")
-    for pno, items in enumerate(lay.pages, start=1):
-        for it in items:
-            if isinstance(it, _Rule):
-                c.setStrokeColorRGB(*it.color)
-                c.setLineWidth(it.width)
-                c.line(it.x0, PAGE_H - it.y, it.x1, PAGE_H - it.y)
-                continue
-            if it.segments:
-                # line with separated parts (publisher | date, 印发 line)
-                for x, runs in it.segments:
-                    _draw_runs(c, x, it.baseline, runs, 0.0, False)
-                continue
-            _draw_runs(c, it.x, it.baseline, it.runs, it.charspace, it.bold_outline)
-        num = f"— {pno} —"
-        w = _text_width(num, BODY, 14)
-        _draw_runs(c, (PAGE_W - w) / 2, PAGE_NO_BASELINE, _runs_from_chars([(ch, BODY) for ch in num], 14),
-                   0.0, False)
-        c.showPage()
+    draw_pages(c, lay)
     c.save()
     return truth_from_layout(spec, lay, [{"file": path.name, "condition": "digital"}])
 
