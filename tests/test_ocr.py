@@ -109,7 +109,9 @@ def test_ppocr_cells_and_text_are_rapidocrs(page):
     equal rapidocr's TextDetector's exactly, corner for corner and in the
     same order, and its text and confidences equal rapidocr's recogniser's
     - on a clean page, a tilted one (cells off the axes), a narrow strip
-    (scaled up to the 736 px minimum side) and short lines (padded to 320)."""
+    (scaled up to the 736 px minimum side) and short lines (padded to 320).
+    (Clean lines have no character-wide gaps, where this recogniser puts back
+    punctuation rapidocr's would lose.)"""
     from rapidocr import RapidOCR
     rapid = RapidOCR(params={"Global.log_level": "error", "Det.box_thresh": 0.3, "Global.use_cls": False,
                              "Rec.rec_batch_num": 1})
@@ -133,6 +135,45 @@ def test_ppocr_cells_and_text_are_rapidocrs(page):
         assert np.allclose([s for _, s in mine], ref.scores, atol=1e-5)
         lines += len(crops)
     assert lines >= 12
+
+
+def _ctc_scores(chars: str, classes: list[str], pitch: int = 6, weak: dict = None) -> np.ndarray:
+    """Logits of a recogniser line: ``chars`` one per ``pitch`` columns ("_" a
+    gap of one character), blank elsewhere; ``weak`` {column: class} scored
+    just below blank there."""
+    scores = np.full((pitch * len(chars) + 2, len(classes)), -5.0, dtype=np.float32)
+    scores[:, 0] = 5.0
+    for k, ch in enumerate(chars):
+        if ch != "_":
+            scores[k * pitch + 1, classes.index(ch)] = 9.0
+    for col, ch in (weak or {}).items():
+        scores[col, classes.index(ch)] = 4.0
+    return scores
+
+
+class _Logits:
+    logits = True
+
+
+def test_punctuation_lost_in_a_character_wide_gap_is_put_back():
+    chars = list("县直各学校幼儿园局机关股室，、。了")
+    rec = ppocr.Recognizer(_Logits(), characters=chars)
+    classes = rec.characters
+    gap = 7 * 6 + 1 + 3          # the middle of the gap after 园
+    line = "县直各学校幼儿园_局机关股室"       # greedy decoding lost the ， after 园
+    text, conf = rec.decode(_ctc_scores(line, classes, weak={gap: "，"}))
+    assert text == "县直各学校幼儿园，局机关股室" and 0 < conf < 1
+    # the strongest class in the gap is not a mark: nothing is invented
+    assert rec.decode(_ctc_scores(line, classes, weak={gap: "了"}))[0] == "县直各学校幼儿园局机关股室"
+    assert rec.decode(_ctc_scores(line, classes))[0] == "县直各学校幼儿园局机关股室"
+    # a mark scored below blank between characters at their usual pitch stays out
+    tight = _ctc_scores(line.replace("_", ""), classes, weak={7 * 6 + 4: "、"})
+    assert rec.decode(tight)[0] == "县直各学校幼儿园局机关股室"
+    # probabilities (a session without logits) decode alike
+    probs = _ctc_scores(line, classes, weak={gap: "。"})
+    probs = np.exp(probs) / np.exp(probs).sum(axis=1, keepdims=True)
+    plain = ppocr.Recognizer(object(), characters=chars)
+    assert plain.decode(probs)[0] == "县直各学校幼儿园。局机关股室"
 
 
 def test_bullets_found_left_of_their_lines():

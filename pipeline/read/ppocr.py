@@ -9,6 +9,8 @@ way: DB post-processing of the detector's probability map into text cells
 (contours -> minimum-area boxes -> score -> unclip by area x 1.6 / perimeter
 -> box again), and greedy CTC decoding of the recogniser's output.
 ``tests/test_ocr.py`` checks that the cells and the text equal rapidocr's.
+One addition: a 、，。；： the recogniser scored just below blank in a
+character-wide gap is put back (``Recognizer.gap_punctuation``).
 
 A backend session is anything called with one float32 NCHW batch that
 returns the model's first output; :class:`OpenVinoSession` (default) and
@@ -20,12 +22,15 @@ figure is needed: inside the cells, at the characters kept.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Optional
 
 import cv2
 import numpy as np
+
+from pipeline.lexicon import HAN
 
 
 def models_dir() -> Path:
@@ -264,6 +269,12 @@ def _reading_order(cells: list[np.ndarray]) -> list[np.ndarray]:
 # Recognition
 
 
+GAP_MARKS = "、，。；："    # marks put back where greedy decoding lost them (Recognizer.gap_punctuation)
+GAP_PITCHES = 1.5          # ... in a gap at least this many character pitches wide
+_HAN = re.compile(f"[{HAN}]")
+_WIDE = re.compile(f"[{HAN}（）]")
+
+
 class Recognizer:
     """Text and confidence of line images (BGR, ``height`` px high): the
     recogniser's per-column classes decoded greedily (CTC: repeats merged,
@@ -280,6 +291,7 @@ class Recognizer:
                 raise ImportError("the recognition model carries no character list")
             characters = text.splitlines()
         self.characters = ["blank", *characters, " "]
+        self.gap_marks = {i for i, c in enumerate(self.characters) if c in GAP_MARKS}
         self.height, self.min_width = height, min_width
         self.logits = bool(getattr(session, "logits", False))
 
@@ -306,12 +318,53 @@ class Recognizer:
         if not keep.any():
             return "", 0.0
         cols = np.flatnonzero(keep)
-        top = scores[cols, idx[keep]]
+        chars = [self.characters[i] for i in idx[keep]]
+        conf = [round(p, 5) for p in self._prob(scores, cols, idx[keep]).tolist()]
+        for k, col, cls in reversed(self.gap_punctuation(scores, cols, chars)):
+            chars.insert(k + 1, self.characters[cls])
+            conf.insert(k + 1, round(float(self._prob(scores, [col], [cls])[0]), 5))
+        return "".join(chars), float(np.mean(conf).round(5))
+
+    def _prob(self, scores: np.ndarray, cols, classes) -> np.ndarray:
+        """Probability of ``classes`` at ``cols``: the scores themselves, or
+        their softmax (1 / sum(exp(x - x_class))) when they are logits."""
+        top = scores[cols, classes]
         if self.logits:
-            # softmax of the kept columns' top class: 1 / sum(exp(x - x_top))
             top = 1.0 / np.exp(scores[cols] - top[:, None]).sum(axis=1, dtype=np.float64)
-        conf = [round(p, 5) for p in top.tolist()]
-        return "".join(self.characters[i] for i in idx[keep]), float(np.mean(conf).round(5))
+        return np.asarray(top)
+
+    def gap_punctuation(self, scores: np.ndarray, cols: np.ndarray, chars: list[str]) -> list[tuple[int, int, int]]:
+        """Punctuation greedy decoding lost: (after character k, column, class).
+
+        On faded or blurred scans the recogniser often scores a small 、，。；：
+        just below blank, and greedy CTC drops it: the two Han characters
+        around it then stand GAP_PITCHES or more of the line's character
+        pitch apart. Where the strongest non-blank class (against blank) in
+        such a gap is one of those marks, it is put back. Measured on the 47
+        dev and real scan pages: 41 gaps of 1.33-1.75 pitches were spaces or
+        nothing in the truth, none of them with a mark as the strongest
+        class; 25 gaps held a mark the recogniser ranked first in the gap
+        (24 the right one); 1.9 pitches or more held only lost marks."""
+        if len(chars) < 4 or not self.gap_marks:
+            return []
+        wide = [bool(_WIDE.match(c)) for c in chars]
+        steps = np.diff(cols)
+        han = [k for k in range(len(steps)) if _HAN.match(chars[k]) and _HAN.match(chars[k + 1])]
+        if len(han) < 3:
+            return []
+        pitch = float(np.median(steps[han]))
+        out = []
+        for k in np.flatnonzero(steps >= GAP_PITCHES * pitch).tolist():
+            if not (wide[k] and wide[k + 1]):
+                continue
+            gap = scores[cols[k] + 1:cols[k + 1]].astype(np.float32)
+            if not self.logits:
+                gap = np.log(np.maximum(gap, 1e-12))
+            rel = gap[:, 1:] - gap[:, :1]               # every class against blank, column by column
+            c, cls = np.unravel_index(int(rel.argmax()), rel.shape)
+            if int(cls) + 1 in self.gap_marks:
+                out.append((k, int(cols[k]) + 1 + int(c), int(cls) + 1))
+        return out
 
 
 @dataclass
