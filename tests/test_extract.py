@@ -38,6 +38,15 @@ def test_split_units_keeps_brackets():
     assert split_units("：县委办公室，：") == ["县委办公室"]
 
 
+def test_split_units_at_spaces_between_whole_unit_names():
+    assert split_units("省委办公厅 省人大常委会办公厅  省政府办公厅") == ["省委办公厅", "省人大常委会办公厅", "省政府办公厅"]
+    assert split_units("市教育局 县委办公室，县政协办公室") == ["市教育局", "县委办公室", "县政协办公室"]
+    # a space inside one name (letter-spaced, or put there by OCR) is no separator
+    assert split_units("县委 办公室，县人民政府 办公室") == ["县委办公室", "县人民政府办公室"]
+    assert split_units("各县（市、 区）发展和改革局") == ["各县（市、区）发展和改革局"]
+    assert split_units("市生态环境保护 委员会各成员单位") == ["市生态环境保护委员会各成员单位"]
+
+
 def test_text_layer_verdict():
     assert text_layer_verdict("四川省机关事务管理局简报 2021 年第 4 期")[0]
     ok, why = text_layer_verdict("")

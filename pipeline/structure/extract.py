@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 5   # 5: a colon at either end of an addressee list item dropped
+VERSION = 6   # 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -29,7 +29,7 @@ _ISSUE_PART = re.compile(rf"(?:{NUM}{{4}}\s*年\s*)?(?:特\s*刊|增\s*刊|专\s
 _UNITISH = re.compile(f"[{HAN}]{{2,}}")
 
 
-def _split_outside_brackets(text: str, seps: str) -> list[str]:
+def _split_outside_brackets(text: str, seps: str, compact: bool = True) -> list[str]:
     items, buf, depth = [], "", 0
     for ch in text:
         if ch in "（(〔【":
@@ -44,17 +44,29 @@ def _split_outside_brackets(text: str, seps: str) -> list[str]:
             buf += ch
     if buf.strip():
         items.append(buf.strip())
-    return [re.sub(r"\s+", "", i) for i in items if re.sub(r"\s+", "", i)]
+    return [re.sub(r"\s+", "", i) if compact else i for i in items if re.sub(r"\s+", "", i)]
+
+
+def _space_separated(item: str) -> list[str]:
+    """``县委办公室 县政府办公室``: units set apart by spaces alone, when every
+    piece is a whole unit name (4+ characters ending in a unit word); a space
+    inside one name (``县委 办公室``, letter-spaced or OCR) is not a separator."""
+    pieces = item.split()
+    if len(pieces) > 1 and all(len(p) >= 4 and UNIT_END.search(p) for p in pieces):
+        return pieces
+    return [re.sub(r"\s+", "", item)]
 
 
 def split_units(text: str) -> list[str]:
-    """Split an addressee list at ，、；。 and line breaks, but not inside brackets.
+    """Split an addressee list at ，、；。, line breaks and spaces between whole
+    unit names, but not inside brackets.
 
     A 、 separates units (``省委办公厅、省人大办公厅``) only when every piece is
     a unit name; otherwise it enumerates inside one unit's name
     (``各省、自治区、直辖市发展改革委``). Repeated items are listed once."""
     out: list[str] = []
-    for item in _split_outside_brackets(text, "，,；;。\n"):
+    for item in (u for i in _split_outside_brackets(text, "，,；;。\n", compact=False)
+                 for u in _space_separated(i)):
         pieces = _split_outside_brackets(item, "、")
         if len(pieces) > 1 and not all(UNIT_END.search(p) for p in pieces):
             pieces = [item]
