@@ -140,7 +140,8 @@ ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+
 SERIAL = re.compile(r"^(№|N\s*[°ºo]\.?|NO\.?|编\s*号)\s*[:：.]?\s*[0-9A-Za-z\-]+$"
                     r"|^N\s*[.．9]?\s*\d{5,}$|^0\d{3,}$")   # or a 份号 000123
 # 文号 of a 公文: issuer code, 〔year〕, number (OCR may read 〔〕 as [] 【】 ［］ or （）)
-DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（(]\s*((?:19|20)\d\d)\s*[〕\]］】）)]\s*(\d{1,5})\s*号")
+# (OCR may read the year's bracket twice: 江发改财【〔2023〕15号)
+DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（(]{1,2}\s*((?:19|20)\d\d)\s*[〕\]］】）)]{1,2}\s*(\d{1,5})\s*号")
 # the 发文机关标志 of a 公文 ends in 文件
 OFFICIAL_MASTHEAD = re.compile(r"文\s*件$")
 # the title of a 公文: 关于…的通知, …通报/意见/决定/函 …

@@ -373,3 +373,13 @@ def test_pitch_sizes_keep_a_bold_headline_one_size():
     assert sizes[0] == pytest.approx(20.0, abs=0.1) and sizes[1] == pytest.approx(19.9, abs=0.1)
     assert sizes[2] == sizes[3] == pytest.approx(16.0, abs=0.1)
     assert sizes[4] == pytest.approx(16.0, abs=0.1)             # the box's 16 pt
+    # a wrapped 22 pt headline whose box is 1.22x short of its pitch: its ink
+    # height agrees with the pitch, so the second line is not cut down to 18 pt
+    body = "北山县针对山高坡陡、人口分散的实际，建立"       # 20 characters
+    lines = [Line("北山县“三个一”机制", (203.0, 220.0, 396.6, 246.3), 3, 24.3),
+             Line("筑牢山区防汛安全防线", (188.0, 255.0, 410.6, 280.3), 3, 24.0)]
+    lines += [Line(body, (78.0, 300.0 + 30 * k, 78.0 + 20 * 16.3, 322.6 + 30 * k), 3, 20.1) for k in range(4)]
+    lines.append(Line("云溪县教育局2023年3月15日", (78.4, 450.0, 526.0, 472.6), 3, 20.1))
+    sizes = [l.size for l in ocr.pitch_sizes(lines)]
+    assert sizes[0] == pytest.approx(21.5, abs=0.1) and sizes[1] == pytest.approx(22.3, abs=0.1)
+    assert sizes[2] == pytest.approx(16.3, abs=0.1) and sizes[6] < 17.5

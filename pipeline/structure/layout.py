@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 10   # 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 11   # 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -301,7 +301,7 @@ def analyse(pages: list[Page]) -> Layout:
     # masthead has a 期号, a 文号 or a date under it, ends in 文件 or names a bulletin
     front_roles = {roles.get(i) for i in content[:pos]}
     top = [i for i in content[:pos] if roles.get(i) == Role.MASTHEAD]
-    top_text = "".join(_norm(seq[i].text) for i in top)
+    top_text = _masthead_text([seq[i].text for i in top])     # 文件 read last (a joint 公文's)
     if top and not front_roles & {Role.ISSUE_LINE, Role.DOC_NO} and not OFFICIAL_MASTHEAD.search(top_text) \
             and (REPORT_TITLE.search(top_text) or OFFICIAL_TITLE.search(top_text)
                  or (Role.PUBLISHER_DATE not in front_roles and not BULLETIN_MASTHEAD.search(top_text))):
@@ -363,7 +363,7 @@ def analyse(pages: list[Page]) -> Layout:
             roles[i] = Role.SUBTITLE    # a headline put as a question is complete: the next line is a subtitle
 
     bulletin = any(r == Role.ISSUE_LINE for r in roles.values())
-    masthead = "".join(_norm(seq[i].text) for i in content[:pos] if roles.get(i) == Role.MASTHEAD)
+    masthead = _masthead_text([seq[i].text for i in content[:pos] if roles.get(i) == Role.MASTHEAD])
     official = bool(OFFICIAL_MASTHEAD.search(masthead)) or any(r == Role.DOC_NO for r in roles.values())
     if not bulletin:
         _mark_recipients(seq, rest, roles, g, official)
