@@ -2,7 +2,8 @@
 import pytest
 
 from pipeline.lexicon import cn_number, event_dates, parse_date
-from pipeline.structure.extract import split_units
+from pipeline.models import Block, IssueMeta, Role
+from pipeline.structure.extract import _footer, extract_meta, split_units
 from pipeline.read.ingest import natural_key, text_layer_verdict
 
 
@@ -36,6 +37,28 @@ def test_split_units_keeps_brackets():
     # a label's colon that OCR put at the end of a list (报：... read as ...市教育局：。)
     assert split_units("县委办公室，市教育局：。") == ["县委办公室", "市教育局"]
     assert split_units("：县委办公室，：") == ["县委办公室"]
+
+
+def test_split_units_mends_ge_read_as_bei_or_ming():
+    # 各 at the head of an addressee, read 备 or 名 by OCR; words that do begin with them stay
+    assert split_units("备县（市、区）发展改革局，机关备科（室），局属名单位，局机关名股室") == [
+        "各县（市、区）发展改革局", "机关各科（室）", "局属各单位", "局机关各股室"]
+    assert split_units("名誉会长，备案单位") == ["名誉会长", "备案单位"]
+
+
+def test_footer_copies_joined_to_the_printed_line():
+    meta = IssueMeta()
+    printed_by = _footer(meta, [Block(Role.FOOTER, [], "抄送：市委办公室，市政府办公室。"),
+                                Block(Role.FOOTER, [], "江北市发展改革委办公室 2023年3月16日印发（共印30份）.")])
+    assert (meta.copies, meta.printed_date, printed_by) == (30, "2023-03-16", "江北市发展改革委办公室")
+    assert meta.cc == ["市委办公室", "市政府办公室"]
+
+
+def test_year_of_a_document_without_a_readable_date_from_its_doc_no():
+    meta = extract_meta([Block(Role.MASTHEAD, [], "江北市人民政府办公室文件"),
+                         Block(Role.DOC_NO, [], "江政办发【〔2024〕3号"),
+                         Block(Role.BODY, [], "二四年一月八日")])
+    assert (meta.doc_no, meta.year, meta.date) == ("江政办发〔2024〕3号", 2024, None)
 
 
 def test_split_units_at_spaces_between_whole_unit_names():

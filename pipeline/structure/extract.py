@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 6   # 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
+VERSION = 7   # 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -57,6 +57,12 @@ def _space_separated(item: str) -> list[str]:
     return [re.sub(r"\s+", "", item)]
 
 
+# 各 (each) begins most addressees (各县（市、区）…, 机关各科（室）); OCR reads it
+# 备 or 名, which never begin one before these words
+_GE_MISREAD = re.compile(r"(?:^|(?<=机关)|(?<=局属)|(?<=[市县省区]直))[备名]"
+                         r"(?=[县市区乡镇省科处室股部单级地有直成学])")
+
+
 def split_units(text: str) -> list[str]:
     """Split an addressee list at ，、；。, line breaks and spaces between whole
     unit names, but not inside brackets.
@@ -72,7 +78,7 @@ def split_units(text: str) -> list[str]:
             pieces = [item]
         # a colon at either end is a label's (主送：, a 主送 line ending 各单位：, or
         # one OCR moved: 市教育局：。), never part of a unit's name
-        pieces = [p.strip(":：") for p in pieces]
+        pieces = [_GE_MISREAD.sub("各", p.strip(":：")) for p in pieces]
         out += [p for p in pieces if p and p not in out]
     return out
 
@@ -144,6 +150,8 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
             meta.publisher = m.group(1)     # 洪泽区人民政府2023年…报告
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
+    if meta.year is None and meta.doc_no:      # a 公文 whose date OCR could not read: its 文号's year
+        meta.year = int(DOC_NO.search(meta.doc_no).group(2))
     if meta.year is None and meta.doc_type == DocType.REPORT:
         m = _YEAR.search(title)
         meta.year = cn_number(m.group(1)) if m else None
@@ -202,7 +210,10 @@ def _footer(meta: IssueMeta, footer: list[Block], has_recipients: bool = False):
         m = _COPIES.search(t)
         if m:
             meta.copies = int(m.group(1))
-            continue
+            # OCR may join （共印30份） to the 印发 line above it
+            t = (t[:m.start()] + t[m.end():]).strip(" （()）.。")
+            if not t:
+                continue
         if "印发" in re.sub(r"\s+", "", t) and not FOOTER_START.match(t):
             meta.printed_date = parse_date(t)
             words = DATE.sub(" ", t).replace("印发", " ").split()     # 国防部办公厅 2012年12月12日印发
