@@ -383,3 +383,27 @@ def test_missing_dependency_exit_code(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == cli.EXIT_MISSING_DEP, r.stderr
     assert "pikepdf" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_renditions_without_issue_number_group_by_special_or_doc_no():
+    """A 特刊 without 期号 and a 公文 (文号, no 期号) group with their other
+    renditions; issues with neither, or with another 文号, stay apart."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE issues (id TEXT PRIMARY KEY, title TEXT, publisher TEXT, year INT, issue_no INT, "
+                 "special TEXT, date TEXT, methods TEXT, confidence REAL, doc_no TEXT)")
+    rows = [("sp-digital", "应急管理局工作简报", "应急管理局", 2023, None, "特刊", "2023-07-12", "text-layer", 1.0, None),
+            ("sp-scan", "应急管理局工作简报", "应急管理局", 2023, None, "特刊", "2023-07-12", "rapidocr", 0.97, None),
+            ("gw-digital", "江北市财政局文件", "江北市财政局", 2023, None, None, "2023-03-15", "text-layer", 1.0,
+             "江财〔2023〕15号"),
+            ("gw-scan", "江北市财政局文件", "江北市财政局", 2023, None, None, "2023-03-15", "rapidocr", 0.95,
+             "江财〔2023〕15号"),
+            ("gw-other", "江北市财政局文件", "江北市财政局", 2023, None, None, "2023-03-15", "rapidocr", 0.95,
+             "江财〔2023〕16号"),
+            ("plain-a", "情况汇报", "某局", 2023, None, None, "2023-03-15", "text-layer", 1.0, None),
+            ("plain-b", "情况汇报", "某局", 2023, None, None, "2023-03-15", "rapidocr", 0.9, None)]
+    conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    editions.ensure_schema(conn)
+    ed = {i: e for i, (e, _) in editions.editions(conn).items()}
+    assert ed["sp-scan"] == ed["sp-digital"] == "sp-digital"
+    assert ed["gw-scan"] == ed["gw-digital"] == "gw-digital"
+    assert ed["gw-other"] == "gw-other" and ed["plain-a"] == "plain-a" and ed["plain-b"] == "plain-b"

@@ -1,7 +1,8 @@
 """One issue, several renditions; citations.
 
 A born-digital file and a scan of the same issue (same series, year, 期号,
-special and date) are *renditions* of one edition.  Every input keeps its own
+special and date) are *renditions* of one edition; an issue without a 期号
+counts only as a 特刊/增刊 or by its 文号 (a 公文), with its date.  Every input keeps its own
 row in ``issues`` (with its ``source_path``); the table ``renditions`` groups
 them beside those rows::
 
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS renditions (
 CREATE INDEX IF NOT EXISTS renditions_edition ON renditions(edition_id);
 """
 
-_COLS = "id, title, publisher, year, issue_no, special, date, methods, confidence"
+_COLS = "id, title, publisher, year, issue_no, special, date, methods, confidence, doc_no"
 
 
 def _conn(db):
@@ -65,10 +66,10 @@ def same_title(a: Optional[str], b: Optional[str]) -> bool:
 
 def _same_edition(a: tuple, b: tuple) -> bool:
     # a, b: rows of _COLS
-    if a[4] is None or not a[6]:
-        return False          # no 期号 or no date: cannot tell
-    return (a[3], a[4], a[5] or None, a[6]) == (b[3], b[4], b[5] or None, b[6]) and \
-        (a[2] or "") == (b[2] or "") and same_title(a[1], b[1])
+    if not a[6] or (a[4] is None and not (a[5] or a[9])):
+        return False          # no date, or no 期号, 特刊 or 文号: cannot tell
+    return (a[3], a[4], a[5] or None, a[6], a[9] or None) == (b[3], b[4], b[5] or None, b[6], b[9] or None) \
+        and (a[2] or "") == (b[2] or "") and same_title(a[1], b[1])
 
 
 def _quality(row: tuple) -> tuple:
