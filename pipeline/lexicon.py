@@ -58,6 +58,32 @@ NUM = r"[0-9０-９〇零○Ｏ一二三四五六七八九十百两]"
 DATE_FULL = re.compile(rf"({NUM}{{4}})\s*年\s*({NUM}{{1,3}})\s*月\s*({NUM}{{1,3}})\s*日")
 
 
+# A date in Chinese numerals whose year OCR cut short: on faded scans 二〇二二年
+# reads 二二年 (the small 〇 lost, the 二 on either side merged into one).
+DATE_CN_SHORT = re.compile(r"([〇○一二三四五六七八九]{2,3})\s*年\s*([一二三四五六七八九十]{1,3})\s*月"
+                           r"\s*([一二三四五六七八九十]{1,3})\s*日")
+
+
+def _year_shape(digits: str) -> str:
+    """Chinese year numerals without their 〇 and with repeats merged: what
+    survives of a year when OCR loses the 〇."""
+    return re.sub(r"(.)\1+", r"\1", re.sub("[〇○零]", "", digits))
+
+
+def short_year_date(text: str, years) -> Optional[str]:
+    """A date of ``text`` whose year OCR cut short (``二二年九月六日``), as ISO,
+    when one of ``years`` (stated elsewhere in the same document: its 文号, its
+    印发 date) has the same shape; else None."""
+    m = DATE_CN_SHORT.search(text or "")
+    if not m:
+        return None
+    cn = "〇一二三四五六七八九"
+    for y in years:
+        if y and _year_shape("".join(cn[int(c)] for c in str(y))) == _year_shape(m.group(1)):
+            return iso(int(y), cn_number(m.group(2)), cn_number(m.group(3)))
+    return None
+
+
 def parse_date(text: str) -> Optional[str]:
     """The first complete date (year, month, day) in ``text`` as ISO, or None."""
     for m in DATE_FULL.finditer(text or ""):
@@ -149,7 +175,8 @@ OFFICIAL_TITLE = re.compile(r"(通知|通报|意见|决定|命令|公告|通告|
 # words that name a bulletin's masthead (when its 期号 is not printed or not read)
 BULLETIN_MASTHEAD = re.compile(r"简报|简讯|快报|动态|通讯|信息|专报|要情|情况反映|工作交流|周报|月报|旬报|内参|要讯|参考|工作$")
 REPORT_TITLE = re.compile(r"(报告|总结|汇报|调研|调查|综述|白皮书|年报|公报)")
-DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日")
+DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日"
+                  r"|[〇○一二三四五六七八九]{2,3}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日")
 TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
 FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|(?:" + FOOTER_LABEL + r")\s*[:：])")
 FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*(共印|印数[:：]?)\s*\d+\s*份\s*[)）]?$")

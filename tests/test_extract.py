@@ -1,7 +1,7 @@
 """Parsing of numbers, dates, addressee lists and the text-layer verdict."""
 import pytest
 
-from pipeline.lexicon import cn_number, event_dates, parse_date
+from pipeline.lexicon import cn_number, event_dates, parse_date, short_year_date
 from pipeline.models import Block, IssueMeta, Role
 from pipeline.structure.extract import _footer, extract_meta, split_units
 from pipeline.read.ingest import natural_key, text_layer_verdict
@@ -18,6 +18,15 @@ def test_cn_number(s, n):
                                    ("二〇二三年十二月三十一日", "2023-12-31"), ("2021年2月30日", None)])
 def test_parse_date(s, iso):
     assert parse_date(s) == iso
+
+
+def test_short_year_date_needs_a_matching_year_from_elsewhere():
+    # 二〇二二 read 二二 (〇 lost, 二 merged), 二〇二四 read 二四, 二〇二三 read 二二三
+    assert short_year_date("二二年九月六日", [2022]) == "2022-09-06"
+    assert short_year_date("二四年一月八日", [None, 2024]) == "2024-01-08"
+    assert short_year_date("二二三年三月十五日", [2023]) == "2023-03-15"
+    assert short_year_date("二四年一月八日", [2023, None]) is None        # no year it could be
+    assert short_year_date("2022年9月6日", [2022]) is None                # not cut short
 
 
 def test_event_dates_ranges_and_vague_dates():

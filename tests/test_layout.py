@@ -185,3 +185,33 @@ def test_serial_number_above_the_masthead_as_ocr_reads_it(serial):
     assert meta.title == "中共河南省委常委扩大会议简报"
     assert meta.issue_no == 50 and meta.date == "1978-11-04"
     assert [a.title for a in articles] == ["刘建勋同志所犯严重错误的部分材料"]
+
+
+def test_ocr_cut_date_is_a_date_line_and_body_lines_above_a_date_are_not_issuers():
+    """A front-matter date whose Chinese year OCR cut short (二〇二二 read 二二)
+    is a date line, not an article, and takes its year from the 印发 date; a
+    落款 date with a body line over it (its 。 lost) keeps that line in the
+    body: a clause is no issuer."""
+    p = PageBuilder()
+    p.center("工作简报", size=36, color="red")
+    p.center("第十二期")
+    p.center("南河县农业农村局")
+    p.center("二二年九月六日")
+    p.center("我县全力抓好秋粮生产确保颗粒归仓", size=22)
+    p.paragraph(BODY_TEXT)
+    p.left("发：各乡（镇）人民政府，局机关各股室。")
+    p.left("南河县农业农村局办公室 2022年9月6日印发")
+    blocks, articles, meta = run_pages([p.page])
+    assert [a.title for a in articles] == ["我县全力抓好秋粮生产确保颗粒归仓"]
+    assert (meta.date, meta.year, meta.issue_no, meta.printed_date) == ("2022-09-06", 2022, 12, "2022-09-06")
+
+    p = PageBuilder()
+    p.center("江北市人民政府办公室文件", size=30, color="red")
+    p.center("江政办发〔2024〕3号")
+    p.center("关于印发行动方案的通知", size=22)
+    p.left("各县（市、区）人民政府：")
+    p.paragraph(BODY_TEXT)
+    p.left("会议精神转化为推动工作的强大动力")
+    p.center("二四年一月八日")
+    blocks, articles, meta = run_pages([p.page])
+    assert meta.date == "2024-01-08" and articles[0].body.endswith("会议精神转化为推动工作的强大动力")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date
+from pipeline.lexicon import DATE_FULL, NUM, cn_number, event_dates, parse_date, short_year_date
 from pipeline.lexicon import (DATE, DOC_NO, FOOTER_LABEL, FOOTER_START, HAN, ISSUE_ORDINAL, ISSUE_PAREN,
                               OFFICIAL_MASTHEAD, UNIT_END, addressee_like)
 from pipeline.models import Article, Block, DocType, IssueMeta, Role
@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 7   # 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
+VERSION = 8   # 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -148,6 +148,11 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         m = re.match(rf"^([{HAN}（）()]{{2,30}}?)(?={NUM}{{4}}\s*年|关于)", title)
         if meta.publisher is None and m and UNIT_END.search(m.group(1)):
             meta.publisher = m.group(1)     # 洪泽区人民政府2023年…报告
+    if meta.date is None:       # a date whose year OCR cut short, checked against the years stated elsewhere
+        years = [int(meta.printed_date[:4]) if meta.printed_date else None,
+                 int(DOC_NO.search(meta.doc_no).group(2)) if meta.doc_no else None, meta.year]
+        meta.date = next((d for b in blocks if b.role in (Role.PUBLISHER_DATE, Role.ISSUE_LINE, Role.SIGNATURE)
+                          for d in [short_year_date(b.text, years)] if d), None)
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
     if meta.year is None and meta.doc_no:      # a 公文 whose date OCR could not read: its 文号's year

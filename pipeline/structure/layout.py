@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 11   # 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 12   # 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -430,7 +430,8 @@ def _mark_signature(seq, rest, roles) -> None:
             j = body[k - 1 - len(issuers)]
             u = _norm(seq[j].text)
             if not u or len(u) > SIGNATURE_MAX or u.endswith(tuple(END_PUNCT)) or DATE.search(u) \
-                    or re.search(r"[:：0-9]", u):
+                    or re.search(r"[:：0-9，,；;。]", u) \
+                    or not (UNIT_END.search(u) or len(u) <= 8):   # a unit (or a person), not a clause
                 break
             issuers.append(j)
         near_end = k >= len(body) - SIGNATURE_TAIL
