@@ -215,3 +215,40 @@ def test_ocr_cut_date_is_a_date_line_and_body_lines_above_a_date_are_not_issuers
     p.center("二四年一月八日")
     blocks, articles, meta = run_pages([p.page])
     assert meta.date == "2024-01-08" and articles[0].body.endswith("会议精神转化为推动工作的强大动力")
+
+
+def test_headline_line_ending_in_a_colon_runs_on():
+    """The first line of a wrapped headline that OCR ended with a colon (a
+    speck) still starts the headline: the two lines are one title."""
+    p = PageBuilder()
+    p.center("工作简报", size=36, color="red")
+    p.center("2022年第6期")
+    p.center("青山市机关事务管理局  2022年6月24日")
+    p.center("市机关事务管理局召开推进会", size=20)
+    p.paragraph(BODY_TEXT)
+    p.center("市机关事务管理局联合市发展改革委开展：", size=20)
+    p.y -= 20 * 0.5
+    p.center("2022年全国节能宣传周系列活动", size=20)
+    p.paragraph(BODY_TEXT)
+    blocks, articles, meta = run_pages([p.page])
+    assert [a.title for a in articles] == ["市机关事务管理局召开推进会",
+                                           "市机关事务管理局联合市发展改革委开展：2022年全国节能宣传周系列活动"]
+
+
+def test_short_line_ending_a_paragraph_over_a_page_break_is_no_section():
+    """A paragraph's last two characters carried to the next page, their 。
+    lost and their size overestimated (十二 of ...下降百分之 / 十二。), stay body."""
+    p1 = PageBuilder(1)
+    p1.center("工作简报", size=36, color="red")
+    p1.center("2022年第6期")
+    p1.center("青山市机关事务管理局  2022年6月24日")
+    p1.center("东林区提升公务用车管理水平", size=20)
+    p1.paragraph(BODY_TEXT[:-1] + "公务用车运行费用同比下降百分之")
+    p1.page.lines[-1] = Line(text=p1.page.lines[-1].text, page_no=1, size=BODY,
+                             box=(LEFT, p1.page.lines[-1].box[1], RIGHT, p1.page.lines[-1].box[3]))
+    p2 = PageBuilder(2)
+    p2.left("十二", size=18)
+    p2.paragraph(BODY_TEXT)
+    blocks, articles, meta = run_pages([p1.page, p2.page])
+    assert [(a.section, a.title) for a in articles] == [(None, "东林区提升公务用车管理水平")]
+    assert "下降百分之十二" in articles[0].body.replace("\n", "")

@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 12   # 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 13   # 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -36,7 +36,8 @@ SUBTITLE_MAX = 20           # characters of a subtitle line under a question hea
 HEADLINE_SIZE = 1.1         # a headline is set at least this much larger than the body
 SAME_SIZE = 0.15            # relative size difference within which two lines are set in one size
 OCR_SIZE_SPREAD = 0.25      # ... and within which OCR's estimates of one size may still differ
-HEADLINE_LINE_GAP = 0.35    # gap between the lines of one headline, in its font size (sections stand apart)
+HEADLINE_LINE_GAP = 0.5     # gap between the lines of one headline, in its font size (sections stand apart;
+                            # OCR boxes of a wrapped 20 pt headline stand 0.37-0.42 apart)
 SPECK_SIZE = 0.4            # a one- or two-character 'line' this small next to the body is a speck
 TITLE_GAP = 1.2             # a wrapped title's next line starts within this many of its own sizes
 SHORT_LINE = 1.5            # a line ending this many body sizes short of the right margin ends its paragraph
@@ -502,6 +503,15 @@ def _headline_runs_on(l: Line, nxt, g: Geometry) -> bool:
             and not t.endswith(tuple(END_PUNCT)) and not sentence_like(t))
 
 
+def _runs_on_into(prev, prev_role, g: Geometry) -> bool:
+    """``prev``, a body line running to the right margin without a sentence's
+    closing punctuation (it may end in ，、), continues on the next line: the
+    short 十二 of ...下降百分之 / 十二。 over a page break, or 见效一片 of
+    ...建一片、成一片、/ 见效一片。, their 。 lost, is no section heading."""
+    return (prev is not None and prev_role == Role.BODY and not _ends_paragraph(prev, g)
+            and not _norm(prev.text).endswith(("。", "！", "？", "；", "：", "…", "”", "’", "）", ")")))
+
+
 _DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
 
 
@@ -527,14 +537,17 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
             and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size
-            and not _headline_runs_on(l, nxt, g)):
+            and not _headline_runs_on(l, nxt, g) and not _runs_on_into(prev, prev_role, g)):
         return Role.SECTION
-    if (not ends_punct or t.endswith(("”", "）"))) and not sentence_like(t):
+    # (a colon ending a headline line that runs on below: a speck, or a title's own 标题：副题 break)
+    runs_on = larger and l.centered and t.endswith(("：", ":")) and _headline_runs_on(l, nxt, g)
+    if (not ends_punct or t.endswith(("”", "）")) or runs_on) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
                               and abs(prev.size - size) < SAME_SIZE * max(prev.size, size))
         # (the first line under the front matter in larger type is a headline even
         # when a scan's box runs wide)
-        if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)):
+        if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)
+                       or _headline_runs_on(l, nxt, g)):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= TITLE_CHARS:
             return Role.TITLE
