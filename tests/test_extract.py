@@ -53,6 +53,9 @@ def test_split_units_mends_ge_read_as_bei_or_ming():
     assert split_units("备县（市、区）发展改革局，机关备科（室），局属名单位，局机关名股室") == [
         "各县（市、区）发展改革局", "机关各科（室）", "局属各单位", "局机关各股室"]
     assert split_units("名誉会长，备案单位") == ["名誉会长", "备案单位"]
+    # and other slips of OCR no addressee holds: 客 for 各, 太 for 大, 《 for （, a trailing speck
+    assert split_units("局属客单位，县人太常委会办公室，各县《市、区）人民政府，机关各科（室）.") == [
+        "局属各单位", "县人大常委会办公室", "各县（市、区）人民政府", "机关各科（室）"]
 
 
 def test_footer_copies_joined_to_the_printed_line():

@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 8   # 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
+VERSION = 9   # 9: OCR slips in addressees (客/太/《, end specks); 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -58,9 +58,20 @@ def _space_separated(item: str) -> list[str]:
 
 
 # 各 (each) begins most addressees (各县（市、区）…, 机关各科（室）); OCR reads it
-# 备 or 名, which never begin one before these words
-_GE_MISREAD = re.compile(r"(?:^|(?<=机关)|(?<=局属)|(?<=[市县省区]直))[备名]"
+# 备, 名 or 客, which never begin one before these words
+_GE_MISREAD = re.compile(r"(?:^|(?<=机关)|(?<=局属)|(?<=[市县省区]直))[备名客]"
                          r"(?=[县市区乡镇省科处室股部单级地有直成学])")
+
+
+# OCR slips no addressee list holds (it names no title: its 《 is a misread （)
+_UNIT_SLIPS = (("人太常委", "人大常委"), ("《", "（"), ("》", "）"))
+
+
+def _mend_unit(name: str) -> str:
+    """An addressee as printed: 各 misread mended, specks at its ends dropped
+    (a colon at either end is a label's: 主送：, a 主送 line ending 各单位：, or
+    one OCR moved: 市教育局：。)."""
+    return _GE_MISREAD.sub("各", name.strip(":：").rstrip(".·,"))
 
 
 def split_units(text: str) -> list[str]:
@@ -71,14 +82,14 @@ def split_units(text: str) -> list[str]:
     a unit name; otherwise it enumerates inside one unit's name
     (``各省、自治区、直辖市发展改革委``). Repeated items are listed once."""
     out: list[str] = []
+    for wrong, right in _UNIT_SLIPS:
+        text = text.replace(wrong, right)
     for item in (u for i in _split_outside_brackets(text, "，,；;。\n", compact=False)
                  for u in _space_separated(i)):
         pieces = _split_outside_brackets(item, "、")
         if len(pieces) > 1 and not all(UNIT_END.search(p) for p in pieces):
             pieces = [item]
-        # a colon at either end is a label's (主送：, a 主送 line ending 各单位：, or
-        # one OCR moved: 市教育局：。), never part of a unit's name
-        pieces = [_GE_MISREAD.sub("各", p.strip(":：")) for p in pieces]
+        pieces = [_mend_unit(p) for p in pieces]
         out += [p for p in pieces if p and p not in out]
     return out
 
