@@ -58,9 +58,10 @@ NUM = r"[0-9０-９〇零○Ｏ一二三四五六七八九十百两]"
 DATE_FULL = re.compile(rf"({NUM}{{4}})\s*年\s*({NUM}{{1,3}})\s*月\s*({NUM}{{1,3}})\s*日")
 
 
-# A date in Chinese numerals whose year OCR cut short: on faded scans 二〇二二年
-# reads 二二年 (the small 〇 lost, the 二 on either side merged into one).
-DATE_CN_SHORT = re.compile(r"([〇○一二三四五六七八九]{2,3})\s*年\s*([一二三四五六七八九十]{1,3})\s*月"
+# A date in Chinese numerals whose year OCR cut short or garbled: on faded scans
+# 二〇二二年 reads 二二年 (the small 〇 lost, the 二 on either side merged into
+# one) or 二二二二年 (the 〇 read as 二).
+DATE_CN_SHORT = re.compile(r"([〇○一二三四五六七八九]{2,4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月"
                            r"\s*([一二三四五六七八九十]{1,3})\s*日")
 
 
@@ -85,9 +86,12 @@ def short_year_date(text: str, years) -> Optional[str]:
 
 
 def parse_date(text: str) -> Optional[str]:
-    """The first complete date (year, month, day) in ``text`` as ISO, or None."""
+    """The first complete date (year, month, day) in ``text`` as ISO, or None.
+    A year after next year is a misreading (二〇二二 read 二二二二), not a date."""
     for m in DATE_FULL.finditer(text or ""):
-        found = iso(cn_number(m.group(1)), cn_number(m.group(2)), cn_number(m.group(3)))
+        year = cn_number(m.group(1))
+        found = iso(year, cn_number(m.group(2)), cn_number(m.group(3))) \
+            if year and 1800 <= year <= dt.date.today().year + 1 else None
         if found:
             return found
     return None

@@ -27,6 +27,9 @@ def test_short_year_date_needs_a_matching_year_from_elsewhere():
     assert short_year_date("二二三年三月十五日", [2023]) == "2023-03-15"
     assert short_year_date("二四年一月八日", [2023, None]) is None        # no year it could be
     assert short_year_date("2022年9月6日", [2022]) is None                # not cut short
+    # 〇 read as 二: the year 2222 is no date, the shape of 2022 is
+    assert parse_date("二二二二年九月六日") is None
+    assert short_year_date("二二二二年九月六日", [2022]) == "2022-09-06"
 
 
 def test_event_dates_ranges_and_vague_dates():
@@ -56,6 +59,7 @@ def test_split_units_mends_ge_read_as_bei_or_ming():
     # and other slips of OCR no addressee holds: 客 for 各, 太 for 大, 《 for （, a trailing speck
     assert split_units("局属客单位，县人太常委会办公室，各县《市、区）人民政府，机关各科（室）.") == [
         "局属各单位", "县人大常委会办公室", "各县（市、区）人民政府", "机关各科（室）"]
+    assert split_units("市委办公室，.市政府办公室") == ["市委办公室", "市政府办公室"]
 
 
 def test_footer_copies_joined_to_the_printed_line():

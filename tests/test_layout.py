@@ -195,7 +195,7 @@ def test_ocr_cut_date_is_a_date_line_and_body_lines_above_a_date_are_not_issuers
     p = PageBuilder()
     p.center("工作简报", size=36, color="red")
     p.center("第十二期")
-    p.center("南河县农业农村局")
+    p.center("南河县农业农村局。")           # a speck OCR read as 。
     p.center("二二年九月六日")
     p.center("我县全力抓好秋粮生产确保颗粒归仓", size=22)
     p.paragraph(BODY_TEXT)
@@ -204,6 +204,7 @@ def test_ocr_cut_date_is_a_date_line_and_body_lines_above_a_date_are_not_issuers
     blocks, articles, meta = run_pages([p.page])
     assert [a.title for a in articles] == ["我县全力抓好秋粮生产确保颗粒归仓"]
     assert (meta.date, meta.year, meta.issue_no, meta.printed_date) == ("2022-09-06", 2022, 12, "2022-09-06")
+    assert meta.publisher == "南河县农业农村局"
 
     p = PageBuilder()
     p.center("江北市人民政府办公室文件", size=30, color="red")
@@ -252,3 +253,9 @@ def test_short_line_ending_a_paragraph_over_a_page_break_is_no_section():
     blocks, articles, meta = run_pages([p1.page, p2.page])
     assert [(a.section, a.title) for a in articles] == [(None, "东林区提升公务用车管理水平")]
     assert "下降百分之十二" in articles[0].body.replace("\n", "")
+    # the same after a line ending in a quoted phrase (“服务好” is no sentence's end)
+    p1.page.lines[-1] = Line(text="推动签约服务由“签得上”向“服务好”", page_no=1, size=BODY,
+                             box=(LEFT, p1.page.lines[-1].box[1], RIGHT, p1.page.lines[-1].box[3]))
+    p2.page.lines[0] = Line(text="转变", page_no=2, size=18, box=p2.page.lines[0].box)
+    blocks, articles, meta = run_pages([p1.page, p2.page])
+    assert [(a.section, a.title) for a in articles] == [(None, "东林区提升公务用车管理水平")]

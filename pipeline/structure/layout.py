@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 13   # 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 14   # 14: a publisher line with an end speck, “…” runs on; 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -284,10 +284,10 @@ def analyse(pages: list[Page]) -> Layout:
             roles[content[pos]] = Role.ISSUE_LINE   # (材料之三 is a 期号 only under a masthead)
         elif DATE.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.PUBLISHER_DATE
-        elif (len(t) <= 30 and not t.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
+        elif (len(t) <= 30 and not t.rstrip("。.·").endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
               and l.size < g.body_size * FRONT_SMALL
               and (l.centered or l.box[0] > g.left_of(l) + 2 * g.body_size) and pos <= 8
-              and _looks_like_unit_line(t) and not l.bold):
+              and _looks_like_unit_line(t.rstrip("。.·")) and not l.bold):
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * TOP_ZONE
               and l.size < g.body_size * FRONT_SMALL and not l.bold and _above_large(seq, content, pos, g)):
@@ -508,8 +508,9 @@ def _runs_on_into(prev, prev_role, g: Geometry) -> bool:
     closing punctuation (it may end in ，、), continues on the next line: the
     short 十二 of ...下降百分之 / 十二。 over a page break, or 见效一片 of
     ...建一片、成一片、/ 见效一片。, their 。 lost, is no section heading."""
+    # (a closing quote or bracket ends a sentence only after its 。: “服务好” runs on)
     return (prev is not None and prev_role == Role.BODY and not _ends_paragraph(prev, g)
-            and not _norm(prev.text).endswith(("。", "！", "？", "；", "：", "…", "”", "’", "）", ")")))
+            and not _norm(prev.text).rstrip("”’）)」』").endswith(("。", "！", "？", "；", "：", "…")))
 
 
 _DECORATED = re.compile(r"^[【\[〔◆◇■□●★☆▲◎※].{1,14}[】\]〕◆◇■□●★☆▲◎※]?$")
