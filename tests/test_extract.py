@@ -59,7 +59,8 @@ def test_split_units_mends_ge_read_as_bei_or_ming():
     # and other slips of OCR no addressee holds: 客 for 各, 太 for 大, 《 for （, a trailing speck
     assert split_units("局属客单位，县人太常委会办公室，各县《市、区）人民政府，机关各科（室）.") == [
         "局属各单位", "县人大常委会办公室", "各县（市、区）人民政府", "机关各科（室）"]
-    assert split_units("市委办公室，.市政府办公室") == ["市委办公室", "市政府办公室"]
+    assert split_units("市委办公室，.市政府办公室，各区（县）.机关事务管理部门") == [
+        "市委办公室", "市政府办公室", "各区（县）机关事务管理部门"]
 
 
 def test_footer_copies_joined_to_the_printed_line():

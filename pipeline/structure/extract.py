@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 10   # 10: a year after next year is a misreading (二二二二), addressee end specks both sides; 9: OCR slips in addressees (客/太/《, end specks); 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
+VERSION = 11   # 11: specks (. ·) inside an addressee dropped; 10: a year after next year is a misreading (二二二二), addressee end specks; 9: OCR slips in addressees (客/太/《, end specks); 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")
@@ -68,10 +68,10 @@ _UNIT_SLIPS = (("人太常委", "人大常委"), ("《", "（"), ("》", "）"))
 
 
 def _mend_unit(name: str) -> str:
-    """An addressee as printed: 各 misread mended, specks at its ends dropped
-    (a colon at either end is a label's: 主送：, a 主送 line ending 各单位：, or
-    one OCR moved: 市教育局：。)."""
-    return _GE_MISREAD.sub("各", name.strip(":：").strip(".·,"))
+    """An addressee as printed: 各 misread mended, specks (. ·) dropped, and a
+    colon at either end (a label's: 主送：, a 主送 line ending 各单位：, or one OCR
+    moved: 市教育局：。)."""
+    return _GE_MISREAD.sub("各", re.sub(r"[.·]", "", name.strip(":：").strip(",")))
 
 
 def split_units(text: str) -> list[str]:
