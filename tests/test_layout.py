@@ -259,3 +259,25 @@ def test_short_line_ending_a_paragraph_over_a_page_break_is_no_section():
     p2.page.lines[0] = Line(text="转变", page_no=2, size=18, box=p2.page.lines[0].box)
     blocks, articles, meta = run_pages([p1.page, p2.page])
     assert [(a.section, a.title) for a in articles] == [(None, "东林区提升公务用车管理水平")]
+
+
+def test_paragraph_first_line_sized_large_by_ocr_is_no_headline_line():
+    """Under a headline, a paragraph's first line (indented, running to the right
+    margin) that OCR sized 12% over the body stays body; a body-size centred
+    heading over a paragraph whose box starts early (a speck) is still a heading."""
+    p = PageBuilder()
+    p.center("工作简报", size=36, color="red")
+    p.center("2022年第6期")
+    p.center("南河县农业农村局  2022年9月6日")
+    p.center("“中国农民丰收节”南河县系列活动即将启动", size=20)
+    p.paragraph("今年9月23日是第五个“中国农民丰收节”县农业农村局会同县文化和旅游局举办系列活动。" + BODY_TEXT)
+    first = next(i for i, l in enumerate(p.page.lines) if l.text.startswith("今年"))
+    p.page.lines[first] = Line(text=p.page.lines[first].text, page_no=1, size=17.9, box=p.page.lines[first].box)
+    p.center("各县委认真学习会议文件")
+    p.paragraph(BODY_TEXT)
+    nxt = len(p.page.lines) - 3
+    x0, top, x1, bottom = p.page.lines[nxt].box
+    p.page.lines[nxt] = Line(text=p.page.lines[nxt].text, page_no=1, size=BODY, box=(LEFT + 13, top, x1, bottom))
+    blocks, articles, meta = run_pages([p.page])
+    assert [a.title for a in articles] == ["“中国农民丰收节”南河县系列活动即将启动", "各县委认真学习会议文件"]
+    assert articles[0].body.startswith("今年9月23日")
