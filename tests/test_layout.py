@@ -281,3 +281,22 @@ def test_paragraph_first_line_sized_large_by_ocr_is_no_headline_line():
     blocks, articles, meta = run_pages([p.page])
     assert [a.title for a in articles] == ["“中国农民丰收节”南河县系列活动即将启动", "各县委认真学习会议文件"]
     assert articles[0].body.startswith("今年9月23日")
+
+
+def test_body_size_heading_whose_box_a_speck_widened_is_still_a_heading():
+    """A centred body-size heading between paragraphs whose OCR box a speck
+    widened 22 pt to the left (so it is off-centre by more than the tolerance)
+    is still a heading: it sits well inside both margins."""
+    p = PageBuilder()
+    p.center("中共江北市委常委扩大会议简报", size=30, color="red")
+    p.center("（93）")
+    p.center("一九七八年十月二十五日")
+    p.center("市委召开常委扩大会议传达贯彻省委工作会议精神", size=22)
+    p.paragraph(BODY_TEXT + "会议由市委书记主持。")
+    p.center("各县委认真学习会议文件")
+    i = len(p.page.lines) - 1
+    x0, top, x1, bottom = p.page.lines[i].box
+    p.page.lines[i] = Line(text="各县委认真学习会议文件", page_no=1, size=18.3, box=(x0 - 22, top, x1, bottom))
+    p.paragraph(BODY_TEXT)
+    blocks, articles, meta = run_pages([p.page])
+    assert [a.title for a in articles] == ["市委召开常委扩大会议传达贯彻省委工作会议精神", "各县委认真学习会议文件"]

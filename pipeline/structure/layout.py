@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 15   # 15: a paragraph's first line sized large is no headline line, a centred body-size heading over a paragraph indented 0.7 character; 14: a publisher line with an end speck, “…” runs on; 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 16   # 16: a body-size heading well inside both margins (a speck widened its box); 15: a paragraph's first line sized large is no headline line, a centred body-size heading over a paragraph indented 0.7 character; 14: a publisher line with an end speck, “…” runs on; 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -558,8 +558,9 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
             return Role.TITLE
         if same_as_prev_title and l.centered:
             return Role.TITLE
-        # a body-size title: a short centred line between paragraphs
-        if l.centered and len(t) <= TITLE_CHARS and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
+        # a body-size title: a short centred line between paragraphs (or one well inside
+        # both margins: a speck can widen a hard scan's box to one side by a character or two)
+        if (l.centered or _mid_block(l, g)) and len(t) <= TITLE_CHARS and l.box[2] - l.box[0] < 0.85 * g.width_of(l) \
                 and prev is not None and nxt is not None \
                 and prev_role in (Role.BODY, Role.SECTION, None) and _ends_paragraph(prev, g) \
                 and nxt.box[0] >= g.left_of(nxt) + g.body_size * 0.7:
@@ -567,6 +568,11 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
             # hard scan's line can start its box 1.2 characters early)
             return Role.TITLE
     return Role.BODY
+
+
+def _mid_block(line: Line, g: Geometry) -> bool:
+    """Three characters or more inside both margins of the text block."""
+    return line.box[0] >= g.left_of(line) + 3 * g.body_size and line.box[2] <= g.right_of(line) - 3 * g.body_size
 
 
 def _ends_paragraph(line: Line, g: Geometry) -> bool:
