@@ -60,7 +60,7 @@ DATE_FULL = re.compile(rf"({NUM}{{4}})\s*年\s*({NUM}{{1,3}})\s*月\s*({NUM}{{1,
 
 # A date in Chinese numerals whose year OCR cut short or garbled: on faded scans
 # 二〇二二年 reads 二二年 (the small 〇 lost, the 二 on either side merged into
-# one) or 二二二二年 (the 〇 read as 二).
+# one), 二二二二年 (the 〇 read as 二) or 三〇二二年 (one numeral misread).
 DATE_CN_SHORT = re.compile(r"([〇○一二三四五六七八九]{2,4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月"
                            r"\s*([一二三四五六七八九十]{1,3})\s*日")
 
@@ -78,9 +78,11 @@ def short_year_date(text: str, years) -> Optional[str]:
     m = DATE_CN_SHORT.search(text or "")
     if not m:
         return None
-    cn = "〇一二三四五六七八九"
+    cn, read = "〇一二三四五六七八九", m.group(1).replace("○", "〇")
     for y in years:
-        if y and _year_shape("".join(cn[int(c)] for c in str(y))) == _year_shape(m.group(1)):
+        printed = "".join(cn[int(c)] for c in str(y)) if y else ""
+        one_slip = len(read) == len(printed) and sum(a != b for a, b in zip(read, printed)) == 1
+        if y and (_year_shape(printed) == _year_shape(read) or one_slip):     # 三〇二二 for 二〇二二
             return iso(int(y), cn_number(m.group(2)), cn_number(m.group(3)))
     return None
 
@@ -170,8 +172,8 @@ ISSUE_LINE = re.compile(r"第\s*[0-9〇零一二三四五六七八九十百两]+
 SERIAL = re.compile(r"^(№|N\s*[°ºo]\.?|NO\.?|编\s*号)\s*[:：.]?\s*[0-9A-Za-z\-]+$"
                     r"|^N\s*[.．9]?\s*\d{5,}$|^0\d{3,}$")   # or a 份号 000123
 # 文号 of a 公文: issuer code, 〔year〕, number (OCR may read 〔〕 as [] 【】 ［］ or （）)
-# (OCR may read the year's bracket twice: 江发改财【〔2023〕15号)
-DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（(]{1,2}\s*((?:19|20)\d\d)\s*[〕\]］】）)]{1,2}\s*(\d{1,5})\s*号")
+# (OCR may read the year's bracket twice, 江发改财【〔2023〕15号, or as a brace: 〔2023})
+DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,16})\s*[〔\[［【（({]{1,2}\s*((?:19|20)\d\d)\s*[〕\]］】）)}]{1,2}\s*(\d{1,5})\s*号")
 # the 发文机关标志 of a 公文 ends in 文件
 OFFICIAL_MASTHEAD = re.compile(r"文\s*件$")
 # the title of a 公文: 关于…的通知, …通报/意见/决定/函 …

@@ -30,6 +30,8 @@ def test_short_year_date_needs_a_matching_year_from_elsewhere():
     # 〇 read as 二: the year 2222 is no date, the shape of 2022 is
     assert parse_date("二二二二年九月六日") is None
     assert short_year_date("二二二二年九月六日", [2022]) == "2022-09-06"
+    assert short_year_date("三〇二二年九月六日", [2022]) == "2022-09-06"      # one numeral misread
+    assert short_year_date("三〇三二年九月六日", [2022]) is None              # two: not this year
 
 
 def test_event_dates_ranges_and_vague_dates():
@@ -76,6 +78,7 @@ def test_year_of_a_document_without_a_readable_date_from_its_doc_no():
                          Block(Role.DOC_NO, [], "江政办发【〔2024〕3号"),
                          Block(Role.BODY, [], "二四年一月八日")])
     assert (meta.doc_no, meta.year, meta.date) == ("江政办发〔2024〕3号", 2024, None)
+    assert extract_meta([Block(Role.DOC_NO, [], "江发改财〔2023}15号")]).doc_no == "江发改财〔2023〕15号"
 
 
 def test_split_units_at_spaces_between_whole_unit_names():

@@ -273,6 +273,9 @@ def test_paragraph_first_line_sized_large_by_ocr_is_no_headline_line():
     p.paragraph("今年9月23日是第五个“中国农民丰收节”县农业农村局会同县文化和旅游局举办系列活动。" + BODY_TEXT)
     first = next(i for i, l in enumerate(p.page.lines) if l.text.startswith("今年"))
     p.page.lines[first] = Line(text=p.page.lines[first].text, page_no=1, size=17.9, box=p.page.lines[first].box)
+    # (an indent of 1.7 characters: at 18.5 pt the line would pass for centred)
+    x0, top, x1, bottom = p.page.lines[first].box
+    p.page.lines[first] = Line(text=p.page.lines[first].text, page_no=1, size=18.5, box=(LEFT + 28, top, x1, bottom))
     p.center("各县委认真学习会议文件")
     p.paragraph(BODY_TEXT)
     nxt = len(p.page.lines) - 3

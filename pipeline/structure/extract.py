@@ -17,7 +17,7 @@ from pipeline.structure import review
 from pipeline.structure.doctype import doc_type, document_title
 from pipeline.structure.segment import toc_entries
 
-VERSION = 11   # 11: specks (. ·) inside an addressee dropped; 10: a year after next year is a misreading (二二二二), addressee end specks; 9: OCR slips in addressees (客/太/《, end specks); 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
+VERSION = 12   # 12: a 文号 bracket read as a brace, a Chinese year with one numeral misread; 11: specks (. ·) inside an addressee dropped; 10: a year after next year is a misreading (二二二二), addressee end specks; 9: OCR slips in addressees (客/太/《, end specks); 8: a date whose Chinese year OCR cut short (二二年九月六日), checked against the 印发 date or 文号; 7: 各 read 备/名 at an addressee's head, copies on the 印发 line, year from the 文号; 6: spaces between whole unit names separate addressees; 5: a colon at either end of an addressee list item dropped
 
 _ISSUE_NO = re.compile(rf"第\s*({NUM}+)\s*期")
 _TOTAL = re.compile(rf"总\s*第?\s*({NUM}+)\s*期?")

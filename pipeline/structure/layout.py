@@ -18,7 +18,7 @@ from pipeline.lexicon import (BULLET, BULLETIN_MASTHEAD, DATE, DECOR, DOC_NO, EN
                               REPORT_TITLE, SERIAL, SUBTITLE, TOC_HEADING, UNIT_END, addressee_like, strip_decoration)
 from pipeline.models import Block, Line, Page, Role
 
-VERSION = 16   # 16: a body-size heading well inside both margins (a speck widened its box); 15: a paragraph's first line sized large is no headline line, a centred body-size heading over a paragraph indented 0.7 character; 14: a publisher line with an end speck, “…” runs on; 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
+VERSION = 17   # 17: a 文号 bracket read as a brace, an indented line to the right margin is a paragraph's first whatever its size; 16: a body-size heading well inside both margins (a speck widened its box); 15: a paragraph's first line sized large is no headline line, a centred body-size heading over a paragraph indented 0.7 character; 14: a publisher line with an end speck, “…” runs on; 13: a headline line ending in a colon that runs on, a larger line a headline runs on from, no section heading out of a run-on paragraph, headline line gap 0.5; 12: a date line whose Chinese year OCR cut short is a date line; 11: a joint 公文 masthead whose 文件 OCR joined to the first organ stays a masthead; 10: OCR misreads of № (N. / N9) before a serial number
 
 # Thresholds, as multiples of the body font size unless said otherwise.
 MASTHEAD_SIZE = 1.45        # a masthead line is at least this large ...
@@ -545,14 +545,15 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     if (not ends_punct or t.endswith(("”", "）")) or runs_on) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
                               and abs(prev.size - size) < SAME_SIZE * max(prev.size, size))
+        # a line indented like a paragraph's first and running to the right margin is
+        # one, whatever size OCR gave it and however wide that makes the centring
+        # tolerance (今年9月23日是… under a headline)
+        if _starts_paragraph(l, g) and l.box[2] >= g.right_of(l) - 0.5 * g.body_size:
+            return Role.BODY
         # (the first line under the front matter in larger type is a headline even
         # when a scan's box runs wide)
-        # (a line indented like a paragraph's first and running to the right margin
-        # is one, whatever size OCR gave it: 今年9月23日是… under a headline)
-        opens_paragraph = not l.centered and _starts_paragraph(l, g) and not _ends_paragraph(l, g)
-        if larger and not opens_paragraph and (l.centered or l.bold or same_as_prev_title
-                                               or (prev is None and prev_role is None)
-                                               or _headline_runs_on(l, nxt, g)):
+        if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)
+                       or _headline_runs_on(l, nxt, g)):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= TITLE_CHARS:
             return Role.TITLE
