@@ -181,8 +181,8 @@ OFFICIAL_TITLE = re.compile(r"(通知|通报|意见|决定|命令|公告|通告|
 # words that name a bulletin's masthead (when its 期号 is not printed or not read)
 BULLETIN_MASTHEAD = re.compile(r"简报|简讯|快报|动态|通讯|信息|专报|要情|情况反映|工作交流|周报|月报|旬报|内参|要讯|参考|工作$")
 REPORT_TITLE = re.compile(r"(报告|总结|汇报|调研|调查|综述|白皮书|年报|公报)")
-DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日"
-                  r"|[〇○一二三四五六七八九]{2,3}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日")
+DATE = re.compile(r"[0-9〇零○Ｏ一二三四五六七八九]{4}\s*年\s*[0-9一二三四五六七八九十]{1,3}\s*月\s*[0-9一二三四五六七八九十]{1,3}\s*日|"
+                  + DATE_CN_SHORT.pattern)     # (or one whose Chinese year OCR cut short)
 TOC_HEADING = re.compile(r"^(本期(提要|要目|目录|导读|内容)|目\s*录|内容提要|要\s*目)[:：]?$")
 FOOTER_START = re.compile(r"^\s*(信息公开选项|公开(属性|方式|选项)|主\s*送|抄\s*送|抄\s*报|分\s*送|(?:" + FOOTER_LABEL + r")\s*[:：])")
 FOOTER_ANY = re.compile(r"印发\s*$|^[（(]?\s*(共印|印数[:：]?)\s*\d+\s*份\s*[)）]?$")

@@ -263,7 +263,7 @@ def test_short_line_ending_a_paragraph_over_a_page_break_is_no_section():
 
 def test_paragraph_first_line_sized_large_by_ocr_is_no_headline_line():
     """Under a headline, a paragraph's first line (indented, running to the right
-    margin) that OCR sized 12% over the body stays body; a body-size centred
+    margin) that OCR sized 16% over the body stays body; a body-size centred
     heading over a paragraph whose box starts early (a speck) is still a heading."""
     p = PageBuilder()
     p.center("工作简报", size=36, color="red")
@@ -272,8 +272,7 @@ def test_paragraph_first_line_sized_large_by_ocr_is_no_headline_line():
     p.center("“中国农民丰收节”南河县系列活动即将启动", size=20)
     p.paragraph("今年9月23日是第五个“中国农民丰收节”县农业农村局会同县文化和旅游局举办系列活动。" + BODY_TEXT)
     first = next(i for i, l in enumerate(p.page.lines) if l.text.startswith("今年"))
-    p.page.lines[first] = Line(text=p.page.lines[first].text, page_no=1, size=17.9, box=p.page.lines[first].box)
-    # (an indent of 1.7 characters: at 18.5 pt the line would pass for centred)
+    # (sized 18.5 pt, indented 1.7 characters: it would pass for centred)
     x0, top, x1, bottom = p.page.lines[first].box
     p.page.lines[first] = Line(text=p.page.lines[first].text, page_no=1, size=18.5, box=(LEFT + 28, top, x1, bottom))
     p.center("各县委认真学习会议文件")

@@ -272,7 +272,6 @@ def _reading_order(cells: list[np.ndarray]) -> list[np.ndarray]:
 GAP_MARKS = "、，。；："    # marks put back where greedy decoding lost them (Recognizer.gap_punctuation)
 GAP_PITCHES = 1.5          # ... in a gap at least this many character pitches wide
 _HAN = re.compile(f"[{HAN}]")
-_WIDE = re.compile(f"[{HAN}（）]")
 
 
 class Recognizer:
@@ -347,9 +346,10 @@ class Recognizer:
         (24 the right one); 1.9 pitches or more held only lost marks."""
         if len(chars) < 4 or not self.gap_marks:
             return []
-        wide = [bool(_WIDE.match(c)) for c in chars]
+        is_han = [bool(_HAN.match(c)) for c in chars]
+        wide = [h or c in "（）" for h, c in zip(is_han, chars)]
         steps = np.diff(cols)
-        han = [k for k in range(len(steps)) if _HAN.match(chars[k]) and _HAN.match(chars[k + 1])]
+        han = [k for k in range(len(steps)) if is_han[k] and is_han[k + 1]]
         if len(han) < 3:
             return []
         pitch = float(np.median(steps[han]))

@@ -159,15 +159,16 @@ def extract_meta(blocks: list[Block]) -> IssueMeta:
         m = re.match(rf"^([{HAN}（）()]{{2,30}}?)(?={NUM}{{4}}\s*年|关于)", title)
         if meta.publisher is None and m and UNIT_END.search(m.group(1)):
             meta.publisher = m.group(1)     # 洪泽区人民政府2023年…报告
+    doc_year = int(DOC_NO.search(meta.doc_no).group(2)) if meta.doc_no else None
     if meta.date is None:       # a date whose year OCR cut short, checked against the years stated elsewhere
-        years = [int(meta.printed_date[:4]) if meta.printed_date else None,
-                 int(DOC_NO.search(meta.doc_no).group(2)) if meta.doc_no else None, meta.year]
-        meta.date = next((d for b in blocks if b.role in (Role.PUBLISHER_DATE, Role.ISSUE_LINE, Role.SIGNATURE)
-                          for d in [short_year_date(b.text, years)] if d), None)
+        years = [int(meta.printed_date[:4]) if meta.printed_date else None, doc_year, meta.year]
+        dated = (short_year_date(b.text, years) for b in blocks
+                 if b.role in (Role.PUBLISHER_DATE, Role.ISSUE_LINE, Role.SIGNATURE))
+        meta.date = next(filter(None, dated), None)
     if meta.year is None and meta.date:
         meta.year = int(meta.date[:4])
-    if meta.year is None and meta.doc_no:      # a 公文 whose date OCR could not read: its 文号's year
-        meta.year = int(DOC_NO.search(meta.doc_no).group(2))
+    if meta.year is None:       # a 公文 whose date OCR could not read: its 文号's year
+        meta.year = doc_year
     if meta.year is None and meta.doc_type == DocType.REPORT:
         m = _YEAR.search(title)
         meta.year = cn_number(m.group(1)) if m else None

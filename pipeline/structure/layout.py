@@ -270,6 +270,7 @@ def analyse(pages: list[Page]) -> Layout:
     while pos < len(content) and seq[content[pos]].page_no == first_page:
         l = seq[content[pos]]
         t = _norm(l.text)
+        unspecked = t.rstrip("。.·")      # (a speck OCR read after a publisher line)
         if SERIAL.match(t):
             roles[content[pos]] = Role.RUNNING_HEADER   # a copy's serial number, not a 期号
         elif (l.size >= g.body_size * MASTHEAD_SIZE or (l.color == "red" and l.size >= g.body_size * MASTHEAD_RED_SIZE)) \
@@ -284,10 +285,10 @@ def analyse(pages: list[Page]) -> Layout:
             roles[content[pos]] = Role.ISSUE_LINE   # (材料之三 is a 期号 only under a masthead)
         elif DATE.search(t) and len(t) <= 40:
             roles[content[pos]] = Role.PUBLISHER_DATE
-        elif (len(t) <= 30 and not t.rstrip("。.·").endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
+        elif (len(t) <= 30 and not unspecked.endswith(tuple(END_PUNCT)) and not TOC_HEADING.match(t)
               and l.size < g.body_size * FRONT_SMALL
               and (l.centered or l.box[0] > g.left_of(l) + 2 * g.body_size) and pos <= 8
-              and _looks_like_unit_line(t.rstrip("。.·")) and not l.bold):
+              and _looks_like_unit_line(unspecked) and not l.bold):
             roles[content[pos]] = Role.PUBLISHER_DATE
         elif (not saw_masthead and pos <= 3 and len(t) <= 20 and l.box[1] < pages[0].height * TOP_ZONE
               and l.size < g.body_size * FRONT_SMALL and not l.bold and _above_large(seq, content, pos, g)):
@@ -533,15 +534,16 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
     if short and _DECORATED.match(t) and not ends_punct:
         return Role.SECTION
     larger = size >= g.body_size * HEADLINE_SIZE
+    headline_below = _headline_runs_on(l, nxt, g)      # a headline l starts runs on below it
     # section heading: short, not a sentence, set apart by font/colour, not centred,
     # and not the first line of a headline that runs on in large type right below it
     if (short and not ends_punct and len(bare) >= 2 and not l.centered
             and (l.bold or l.color == "red" or larger)
             and l.box[0] <= g.left_of(l) + SECTION_INDENT * g.body_size
-            and not _headline_runs_on(l, nxt, g) and not _runs_on_into(prev, prev_role, g)):
+            and not headline_below and not _runs_on_into(prev, prev_role, g)):
         return Role.SECTION
     # (a colon ending a headline line that runs on below: a speck, or a title's own 标题：副题 break)
-    runs_on = larger and l.centered and t.endswith(("：", ":")) and _headline_runs_on(l, nxt, g)
+    runs_on = larger and l.centered and t.endswith(("：", ":")) and headline_below
     if (not ends_punct or t.endswith(("”", "）")) or runs_on) and not sentence_like(t):
         same_as_prev_title = (prev_role == Role.TITLE and prev is not None
                               and abs(prev.size - size) < SAME_SIZE * max(prev.size, size))
@@ -553,7 +555,7 @@ def _classify(l: Line, t: str, prev, nxt, prev_role, g: Geometry, toc_secs: set)
         # (the first line under the front matter in larger type is a headline even
         # when a scan's box runs wide)
         if larger and (l.centered or l.bold or same_as_prev_title or (prev is None and prev_role is None)
-                       or _headline_runs_on(l, nxt, g)):
+                       or headline_below):
             return Role.TITLE
         if l.centered and (l.bold or l.color == "red") and len(t) <= TITLE_CHARS:
             return Role.TITLE
