@@ -18,7 +18,6 @@ corpus shows here. Figures of the seventh pass are in the README.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sqlite3
 import sys
@@ -44,13 +43,9 @@ def write_inputs(root: Path, seed: int) -> tuple[Path, Path]:
                                          ("mild", "tiff", {"rotate": 180 if i % 2 else 0})],
                              truth_dir=truth_dir, seed=seed + i)
     for i, spec in enumerate(generate.document_specs()):
-        pdf = root / f"{spec.id}.pdf"
-        truth = generate.render_document(spec, pdf)
-        generate.render_scans(pdf, out / f"{spec.id}-mild", "png-folder", "mild", seed=seed + 20 + i)
-        generate.render_scans(pdf, out / f"{spec.id}-hard.pdf", "pdf", "hard", seed=seed + 40 + i, dpi=200)
-        truth["inputs"] = [{"file": f"{spec.id}-mild/", "condition": "mild"},
-                           {"file": f"{spec.id}-hard.pdf", "condition": "hard"}]
-        (truth_dir / f"{spec.id}.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+        generate.write_issue(spec, out, [("mild", "png-folder", {"seed": seed + 20 + i}),
+                                         ("hard", "pdf", {"dpi": 200, "seed": seed + 40 + i})],
+                             truth_dir=truth_dir)
     return out, truth_dir
 
 

@@ -10,6 +10,7 @@ from typing import Optional, Sequence, Union
 
 from generator.spec import ArticleSpec, BulletinSpec, Heading  # noqa: F401
 from generator.pdf import render_pdf  # noqa: F401
+from generator.documents import DocumentSpec, render_document
 from generator.scans import render_scans  # noqa: F401
 
 # --------------------------------------------------------------------------
@@ -306,10 +307,11 @@ def input_name(issue_id: str, condition: str, container: str) -> str:
     return f"{issue_id}-{condition}{ext}"
 
 
-def write_issue(spec: BulletinSpec, out_dir: Union[str, os.PathLike],
+def write_issue(spec: Union[BulletinSpec, DocumentSpec], out_dir: Union[str, os.PathLike],
                 forms: Sequence[tuple] = (("digital", "pdf"),),
                 truth_dir: Union[str, os.PathLike, None] = None, seed: int = 0) -> dict:
-    """Write one issue in several input forms plus its truth JSON.
+    """Write one issue (a bulletin, or a document: 公文, report ...) in several
+    input forms plus its truth JSON.
 
     ``forms`` items are ``(condition, container)`` or ``(condition, container,
     {render_scans keyword options})``, e.g. ``("digital", "pdf")``,
@@ -325,7 +327,8 @@ def write_issue(spec: BulletinSpec, out_dir: Union[str, os.PathLike],
     with tempfile.TemporaryDirectory() as tmp:
         want_digital = any(f[0] == "digital" for f in forms)
         pdf_path = out / input_name(spec.id, "digital", "pdf") if want_digital else Path(tmp) / "d.pdf"
-        truth = render_pdf(spec, pdf_path)
+        render = render_document if isinstance(spec, DocumentSpec) else render_pdf
+        truth = render(spec, pdf_path)
         truth["inputs"] = [{"file": pdf_path.name, "condition": "digital"}] if want_digital else []
         for k, form in enumerate(forms):
             cond, container = form[0], form[1]
